@@ -24,7 +24,8 @@ if (!haveElectron()) {
   console.error('npm start: downloading the Electron binary…');
   const r = run(process.execPath, [join(electronDir, 'install.js')], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0 || !haveElectron()) {
-    const why = (r.stderr || '').trim().split('\n').filter(Boolean).slice(-2).join(' ');
+    // The first line that is not a stack frame is the reason ("TypeError: fetch failed", a 404…).
+    const why = (r.stderr || '').split('\n').map((l) => l.trim()).find((l) => l && !l.startsWith('at ')) ?? '';
     fail(
       'the Electron binary is missing and could not be downloaded' + (why ? ` (${why})` : '') + '.\n' +
       '  The desktop app needs it. On a machine with internet access run `npm start` again, or set\n' +
