@@ -31,7 +31,7 @@ await build({
 });
 const viteConfig = join(root, 'app/renderer/vite.config.ts');
 if (existsSync(viteConfig)) {
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', viteConfig, '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', 'app/renderer', '--config', viteConfig, '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 console.error('build-app: dist/main/main.mjs, dist/preload/preload.cjs' + (existsSync(viteConfig) ? ', dist/renderer/' : ''));
