@@ -1,6 +1,6 @@
 // electron-builder afterPack hook: flips the Electron fuses listed in build/fuses.json with
 // @electron/fuses, and on macOS signs the vz-helper with its own entitlements
-// (build/entitlements.vz-helper.plist) before electron-builder signs the app; the helper is
+// (native/vz-helper/vz-helper.entitlements) before electron-builder signs the app; the helper is
 // in mac.signIgnore so that signing cannot silently drop com.apple.security.virtualization.
 'use strict';
 const path = require('node:path');
@@ -36,7 +36,7 @@ async function afterPack(context) {
     const identity = process.env.CSC_NAME || '-';
     execFileSync('codesign', [
       '--force', '--options', 'runtime', '--timestamp=none',
-      '--entitlements', path.join(__dirname, '..', 'build', 'entitlements.vz-helper.plist'),
+      '--entitlements', path.join(__dirname, '..', 'native', 'vz-helper', 'vz-helper.entitlements'),
       '--sign', identity, helper,
     ], { stdio: 'inherit' });
   }

@@ -36,7 +36,7 @@ describe('electron-builder.yml', () => {
   });
 
   it('gives the virtualization entitlement to the vz-helper only', () => {
-    const helper = readFileSync(`${root}/build/entitlements.vz-helper.plist`, 'utf8');
+    const helper = readFileSync(`${root}/native/vz-helper/vz-helper.entitlements`, 'utf8');
     expect(helper).toMatch(/<key>com\.apple\.security\.virtualization<\/key>\s*<true\/>/);
     for (const f of ['entitlements.mac.plist', 'entitlements.mac.inherit.plist']) {
       expect(readFileSync(`${root}/build/${f}`, 'utf8')).not.toContain('com.apple.security.virtualization');
