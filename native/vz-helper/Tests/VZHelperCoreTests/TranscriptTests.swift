@@ -23,6 +23,7 @@ final class TranscriptTests: XCTestCase {
         let rundir = try scratch.dir("run")
         return ["KERNEL": try scratch.file("Image", fakeArm64Image()), "INITRD": try scratch.file("initrd.img", [0x30]),
                 "SHARE": try scratch.dir("share"), "RUNDIR": rundir, "CONSOLE": "\(rundir)/console.log",
+                "CHANNEL": "\(rundir)/ssh.sock",
                 "ARCH": VZHostArch.current, "CMDLINE": "quiet panic=-1"]
     }
 
