@@ -1,0 +1,189 @@
+// The VM state machine with a scripted helper and a scripted guest connection (logic only;
+// real boots are in test/conformance/). Files it prepares are real and checked.
+import { EventEmitter } from 'node:events';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VivError } from '../../shared/errors.js';
+import type { VmSnapshot } from '../../shared/contract-schemas.js';
+import type { GuestConnection } from '../guest/guest-connection.js';
+import type { GuestImage } from '../image/guest-image.js';
+import type { HelperExitInfo, HelperHello, HelperPort, HelperVmSpec } from './helper-port.js';
+import { VmInstance } from './vm-instance.js';
+import { sweepStaleRunDirs } from './vm-runtime.js';
+
+class FakeConn extends EventEmitter {
+  closed = false;
+  commands: string[] = [];
+  async exec(cmd: string): Promise<unknown> {
+    this.commands.push(cmd);
+    return {};
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close');
+  }
+}
+
+class FakeHelper implements HelperPort {
+  calls: string[] = [];
+  spec: HelperVmSpec | null = null;
+  vmExit: ((i: HelperExitInfo) => void) | null = null;
+  constructor(private readonly hello_: Partial<HelperHello> = {}) {}
+  async hello(): Promise<HelperHello> {
+    this.calls.push('hello');
+    return {
+      helper: 'fake', hostArch: 'x86_64', available: true, unavailableReason: null,
+      features: { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 },
+      ...this.hello_,
+    };
+  }
+  async start(spec: HelperVmSpec) {
+    this.calls.push('start');
+    this.spec = spec;
+    return { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: spec.channelPath } };
+  }
+  async stop(o: { force: boolean }) {
+    this.calls.push(`stop:${o.force}`);
+    return { forced: o.force };
+  }
+  onVmExit(l: (i: HelperExitInfo) => void): void {
+    this.vmExit = l;
+  }
+  onHelperExit(): void {}
+  async close(): Promise<void> {
+    this.calls.push('close');
+  }
+}
+
+let dir: string;
+let image: GuestImage;
+const started: VmInstance[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'viv-vm-'));
+  await writeFile(join(dir, 'vmlinux'), 'kernel');
+  await writeFile(join(dir, 'initramfs.img'), 'base-initramfs');
+  image = { arch: 'x86_64', dir, kernel: join(dir, 'vmlinux'), initrd: join(dir, 'initramfs.img'), manifest: {} as GuestImage['manifest'] };
+});
+afterEach(async () => {
+  // Stopping removes each boot's run dir (in the shared runtime folder).
+  await Promise.all(started.splice(0).map((vm) => vm.stop(true)));
+  await rm(dir, { recursive: true, force: true });
+});
+
+function setup(helpers: FakeHelper[], connect?: () => Promise<FakeConn>) {
+  const conns: FakeConn[] = [];
+  let spawned = 0;
+  const vm = new VmInstance(
+    'ws1', join(dir, 'vms', 'ws1'),
+    async () => helpers[spawned++]!,
+    async () => image,
+    { connectMs: 1000, stopMs: 100 },
+    async () => {
+      const c = connect ? await connect() : new FakeConn();
+      conns.push(c);
+      return c as unknown as GuestConnection;
+    },
+  );
+  const states: VmSnapshot[] = [];
+  vm.on('changed', (s) => states.push(s));
+  started.push(vm);
+  return { vm, conns, states, spawned: () => spawned };
+}
+
+const launch = { sharePath: '/tmp', readOnly: true, cpus: 4, memoryMiB: 4096 };
+
+describe('sweepStaleRunDirs', () => {
+  it('removes run dirs of dead processes only', async () => {
+    const base = join(dir, 'run');
+    await mkdir(join(base, `vm-${process.pid}-live`), { recursive: true });
+    await mkdir(join(base, 'vm-999999999-dead'));
+    await mkdir(join(base, 'other'));
+    await sweepStaleRunDirs(base);
+    expect((await readdir(base)).sort()).toEqual(['other', `vm-${process.pid}-live`]);
+  });
+});
+
+describe('VmInstance', () => {
+  it('boots once for concurrent starts, with per-VM files 0600 and sizes clamped to the features', async () => {
+    const h = new FakeHelper();
+    const { vm, states, spawned } = setup([h]);
+    await Promise.all([vm.start(launch), vm.start(launch), vm.start(launch)]);
+    expect(spawned()).toBe(1);
+    expect(states.map((s) => s.state)).toEqual(['starting', 'running']);
+    expect(vm.snapshot().bootMs).toBeGreaterThanOrEqual(0);
+    expect(h.spec).toMatchObject({ cpus: 2, memoryMiB: 1024, shares: [{ tag: 'workspace', hostPath: '/tmp', readOnly: true }], shareKind: '9p', channelKind: 'virtio-serial' });
+    expect(h.spec!.cmdline).toMatch(/vivarium\.share=9p vivarium\.ro=1 vivarium\.channel=serial/);
+    for (const f of ['client_key', 'host_key.pub', 'initrd.img']) {
+      expect((await stat(join(dir, 'vms', 'ws1', f))).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('fails with the reason when the VM exits on its own, and boots again on request', async () => {
+    const h1 = new FakeHelper();
+    const h2 = new FakeHelper();
+    const { vm, states, conns } = setup([h1, h2]);
+    await vm.start(launch);
+    h1.vmExit!({ reason: 'crashed', exitCode: null, message: 'kernel panic' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(vm.snapshot()).toMatchObject({ state: 'failed', reason: 'The VM ended (crashed): kernel panic' });
+    expect(conns[0]!.closed).toBe(true);
+    expect(h1.calls).toEqual(['hello', 'start', 'stop:true', 'close']);
+    await vm.start(launch);
+    expect(vm.snapshot().state).toBe('running');
+    // A late event from the first boot's helper must not fail the second boot.
+    h1.vmExit!({ reason: 'crashed', exitCode: null, message: 'stale' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(vm.snapshot().state).toBe('running');
+    expect(states.map((s) => s.state)).toEqual(['starting', 'running', 'failed', 'starting', 'running']);
+  });
+
+  it('fails with the helper reason when the hypervisor is unavailable and leaves nothing behind', async () => {
+    const h = new FakeHelper({ available: false, unavailableReason: 'qemu-system-x86_64 is not installed' });
+    const { vm } = setup([h]);
+    await expect(vm.start(launch)).rejects.toThrow(/qemu-system-x86_64 is not installed/);
+    expect(vm.snapshot()).toMatchObject({ state: 'failed', reason: 'qemu-system-x86_64 is not installed' });
+    expect(h.calls).toEqual(['hello', 'stop:true', 'close']);
+    expect(await readdir(join(dir, 'vms', 'ws1'))).not.toContain('initrd.img');
+  });
+
+  it('refuses a read-only share when the helper cannot enforce it', async () => {
+    const h = new FakeHelper({ features: { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['virtiofs'], readOnlyShares: false, channelKinds: ['vsock'], maxCpus: 2, maxMemoryMiB: 1024 } });
+    const { vm } = setup([h]);
+    await expect(vm.start(launch)).rejects.toThrow(/cannot enforce read-only shares/);
+  });
+
+  it('fails when the guest never answers, naming the cause', async () => {
+    const h = new FakeHelper();
+    const { vm } = setup([h], async () => {
+      throw new VivError('timeout', 'The guest did not answer over SSH within 1 s');
+    });
+    await expect(vm.start(launch)).rejects.toThrow(/did not answer over SSH/);
+    expect(vm.snapshot()).toMatchObject({ state: 'failed', reason: 'The guest did not answer over SSH within 1 s' });
+  });
+
+  it('stops gracefully: poweroff -f over SSH, then the helper stop, then the helper exits', async () => {
+    const h = new FakeHelper();
+    const { vm, conns, states } = setup([h]);
+    await vm.start(launch);
+    await Promise.all([vm.stop(), vm.stop()]);
+    expect(conns[0]!.commands).toEqual(['poweroff -f']);
+    expect(h.calls).toEqual(['hello', 'start', 'stop:false', 'close']);
+    expect(states.map((s) => s.state)).toEqual(['starting', 'running', 'stopping', 'stopped']);
+    await expect(vm.connection()).rejects.toThrow(/The VM is stopped; start it first/);
+  });
+
+  it('reopens the guest connection when it dropped while the VM runs', async () => {
+    const { vm, conns } = setup([new FakeHelper()]);
+    let connected = 0;
+    vm.on('connected', () => connected++);
+    await vm.start(launch);
+    conns[0]!.close();
+    const [a, b] = await Promise.all([vm.connection(), vm.connection()]);
+    expect(a).toBe(b);
+    expect(conns).toHaveLength(2);
+    expect(connected).toBe(2);
+  });
+});
