@@ -1,0 +1,95 @@
+/**
+ * Parses the `viv` command line. Pure: no I/O, so every form and every mistake is unit-tested.
+ * Mistakes throw a VivError('invalidArgument') whose message says what was wrong and shows usage.
+ */
+import { VivError } from '../shared/errors.js';
+
+/** One parsed invocation. */
+export type VivCommand =
+  | { kind: 'run'; folder: string; readOnly: boolean; argv: string[]; cpus?: number; memoryMiB?: number }
+  | { kind: 'shell'; folder: string; readOnly: boolean; cpus?: number; memoryMiB?: number }
+  | { kind: 'doctor' }
+  | { kind: 'image-build'; arch?: 'x86_64' | 'arm64' }
+  | { kind: 'help' }
+  | { kind: 'version' };
+
+/** The usage text. */
+export const USAGE = `Usage:
+  viv run [--ro] [--cpus N] [--memory MiB] <folder> -- <command> [args...]
+        Boots a VM that sees only <folder> (read-write unless --ro) at /workspace, runs the
+        command there, streams its output and exits with its exit code.
+  viv shell [--ro] [--cpus N] [--memory MiB] <folder>
+        An interactive shell in such a VM.
+  viv doctor          Checks the hypervisor, the helper and the guest image, and boots a VM.
+  viv image build [--arch x86_64|arm64]
+                      Builds (or verifies) the guest image.
+Exit status: the command's own, or 2 when Vivarium itself fails (the message names the cause).`;
+
+function bad(message: string): never {
+  throw new VivError('invalidArgument', `${message}\n\n${USAGE}`);
+}
+
+function intOption(name: string, value: string | undefined, min: number, max: number): number {
+  if (value === undefined) bad(`${name} needs a value`);
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) bad(`${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+/** Parses argv (without node and the script). */
+export function parseVivArgs(args: readonly string[]): VivCommand {
+  const [verb, ...rest] = args;
+  switch (verb) {
+    case undefined:
+    case 'help':
+    case '-h':
+    case '--help':
+      return { kind: 'help' };
+    case '--version':
+    case '-V':
+      return { kind: 'version' };
+    case 'doctor':
+      if (rest.length) bad(`viv doctor takes no arguments (got "${rest[0]}")`);
+      return { kind: 'doctor' };
+    case 'image': {
+      if (rest[0] !== 'build') bad(rest[0] ? `Unknown image command "${rest[0]}"` : 'viv image needs a command: build');
+      const o = rest.slice(1);
+      if (o.length === 0) return { kind: 'image-build' };
+      if (o[0] === '--arch' && (o[1] === 'x86_64' || o[1] === 'arm64') && o.length === 2) return { kind: 'image-build', arch: o[1] };
+      return bad(`viv image build takes only --arch x86_64|arm64 (got "${o.join(' ')}")`);
+    }
+    case 'run':
+    case 'shell':
+      return parseVmVerb(verb, rest);
+    default:
+      return bad(`Unknown command "${verb}"`);
+  }
+}
+
+function parseVmVerb(verb: 'run' | 'shell', rest: readonly string[]): VivCommand {
+  let readOnly = false;
+  let cpus: number | undefined;
+  let memoryMiB: number | undefined;
+  let folder: string | undefined;
+  let i = 0;
+  for (; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--') break;
+    if (a === '--ro') readOnly = true;
+    else if (a === '--rw') readOnly = false;
+    else if (a === '--cpus') cpus = intOption('--cpus', rest[++i], 1, 64);
+    else if (a === '--memory') memoryMiB = intOption('--memory', rest[++i], 128, 65536);
+    else if (a.startsWith('-') && a !== '-') bad(`Unknown option "${a}" for viv ${verb}`);
+    else if (folder === undefined) folder = a;
+    else bad(verb === 'run' ? `Unexpected "${a}": put the command after "--"` : `viv shell takes one folder (got "${folder}" and "${a}")`);
+  }
+  if (folder === undefined) bad(`viv ${verb} needs a folder`);
+  const sizing = { ...(cpus !== undefined ? { cpus } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}) };
+  if (verb === 'shell') {
+    if (i < rest.length) bad('viv shell takes no command; use viv run for that');
+    return { kind: 'shell', folder, readOnly, ...sizing };
+  }
+  const argv = rest.slice(i + 1);
+  if (i >= rest.length || argv.length === 0) bad('viv run needs a command after "--"');
+  return { kind: 'run', folder, readOnly, argv, ...sizing };
+}

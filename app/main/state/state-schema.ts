@@ -1,0 +1,31 @@
+/**
+ * The shape of state.json, version 1. Validated with zod on every load; unknown members are
+ * dropped, missing optional ones get defaults, anything else makes the file "corrupt".
+ */
+import { z } from 'zod';
+import { grantSchema, idSchema, vmSettingsSchema } from '../../shared/contract-schemas.js';
+
+/** VM sizing a new workspace gets. */
+export const DEFAULT_VM_SETTINGS = { cpus: 2, memoryMiB: 512 } as const;
+
+/** One workspace as stored: its folder grant (null once revoked) and VM settings. */
+export const storedWorkspaceSchema = z.object({
+  id: idSchema,
+  name: z.string(),
+  grant: grantSchema.nullable(),
+  settings: vmSettingsSchema.default({ ...DEFAULT_VM_SETTINGS }),
+  createdAt: z.number(),
+});
+export type StoredWorkspace = z.infer<typeof storedWorkspaceSchema>;
+
+/** The whole of state.json. */
+export const stateFileSchema = z.object({
+  version: z.literal(1),
+  workspaces: z.array(storedWorkspaceSchema),
+});
+export type StateFile = z.infer<typeof stateFileSchema>;
+
+/** The state of a fresh install. */
+export function emptyState(): StateFile {
+  return { version: 1, workspaces: [] };
+}
