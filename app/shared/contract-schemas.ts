@@ -1,0 +1,148 @@
+/**
+ * The data shapes that cross the window boundary (IPC and the harness bridge): snapshots of
+ * workspaces, grants, VMs and tasks, and the consent inspection. Times are epoch milliseconds.
+ * app/shared/contract.ts names the methods and events that carry them.
+ */
+import { z } from 'zod';
+
+/** Access the VM gets to the granted folder. */
+export const shareModeSchema = z.enum(['ro', 'rw']);
+export type ShareMode = z.infer<typeof shareModeSchema>;
+
+/** Opaque identifiers minted by the core. Bounded so a hostile caller cannot send megabytes. */
+export const idSchema = z.string().min(1).max(128);
+
+/** The user's consent for one folder: the canonical (realpath) folder and the access mode. */
+export const grantSchema = z.object({
+  workspaceId: idSchema,
+  canonicalPath: z.string(),
+  mode: shareModeSchema,
+  createdAt: z.number(),
+});
+export type Grant = z.infer<typeof grantSchema>;
+
+/** The VM lifecycle states of DESIGN.md. */
+export const VM_STATES = ['stopped', 'starting', 'running', 'stopping', 'failed'] as const;
+export const vmStateSchema = z.enum(VM_STATES);
+export type VmState = z.infer<typeof vmStateSchema>;
+
+/** A VM's state; `reason` says why it failed or stopped, `bootMs` how long the last boot took. */
+export const vmSnapshotSchema = z.object({
+  state: vmStateSchema,
+  reason: z.string().nullable(),
+  bootMs: z.number().nullable(),
+  startedAt: z.number().nullable(),
+});
+export type VmSnapshot = z.infer<typeof vmSnapshotSchema>;
+
+/** Steps of a VM boot, in order, as the VM bar shows them while the VM starts. */
+export const BOOT_PHASES = ['preparing', 'helper', 'booting', 'connecting', 'ready'] as const;
+
+/** A boot reached a new step `elapsedMs` after the start request. */
+export const bootProgressSchema = z.object({
+  workspaceId: idSchema,
+  phase: z.enum(BOOT_PHASES),
+  elapsedMs: z.number().nonnegative(),
+});
+export type BootProgress = z.infer<typeof bootProgressSchema>;
+
+/** VM sizing for a workspace, applied at the next VM start. */
+export const vmSettingsSchema = z.object({
+  cpus: z.number().int().min(1).max(64),
+  memoryMiB: z.number().int().min(128).max(65536),
+});
+export type VmSettings = z.infer<typeof vmSettingsSchema>;
+
+/** One workspace: a folder (through its grant), its VM and its settings. `grant` null = revoked. */
+export const workspaceSnapshotSchema = z.object({
+  id: idSchema,
+  name: z.string(),
+  grant: grantSchema.nullable(),
+  vm: vmSnapshotSchema,
+  settings: vmSettingsSchema,
+});
+export type WorkspaceSnapshot = z.infer<typeof workspaceSnapshotSchema>;
+
+/** Why the core asks for a second confirmation: the home folder, or secrets in the folder. */
+export const consentWarningSchema = z.object({
+  kind: z.enum(['home', 'secrets', 'other']),
+  message: z.string(),
+  /** Paths (relative to the folder) that triggered it, e.g. `.ssh`, `.env`; may be truncated. */
+  paths: z.array(z.string()),
+});
+export type ConsentWarning = z.infer<typeof consentWarningSchema>;
+
+/**
+ * What the consent dialog shows before a folder is granted. `refusal` set = the core will never
+ * grant this folder (root, system folder, the app's data folder). `needsConfirmation` = the
+ * create call MUST carry `confirmWarnings: true`.
+ */
+export const consentInspectionSchema = z.object({
+  requestedPath: z.string(),
+  canonicalPath: z.string(),
+  refusal: z.string().nullable(),
+  warnings: z.array(consentWarningSchema),
+  needsConfirmation: z.boolean(),
+  fileCount: z.number().int().nonnegative(),
+  totalBytes: z.number().nonnegative(),
+  /** True when counting stopped early (very large folders); the figures are then lower bounds. */
+  countIncomplete: z.boolean(),
+});
+export type ConsentInspection = z.infer<typeof consentInspectionSchema>;
+
+/** Task states of DESIGN.md. */
+export const TASK_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const taskStateSchema = z.enum(TASK_STATES);
+export type TaskState = z.infer<typeof taskStateSchema>;
+
+/** Progress from OSC 9;4: `percent` null when the task reports none or is indeterminate. */
+export const taskProgressSchema = z.object({
+  kind: z.enum(['none', 'normal', 'error', 'indeterminate', 'paused']),
+  percent: z.number().min(0).max(100).nullable(),
+});
+export type TaskProgress = z.infer<typeof taskProgressSchema>;
+
+/** A task's state as the task list shows it. */
+export const taskSnapshotSchema = z.object({
+  id: idSchema,
+  workspaceId: idSchema,
+  command: z.string(),
+  profileId: z.string().nullable(),
+  state: taskStateSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  /** Why it failed or was cancelled, in words (null when it simply exited). */
+  reason: z.string().nullable(),
+  progress: taskProgressSchema,
+  statusLine: z.string().nullable(),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  endedAt: z.number().nullable(),
+});
+export type TaskSnapshot = z.infer<typeof taskSnapshotSchema>;
+
+/** A chunk of a task's output log, as stored (terminal bytes decoded as UTF-8). */
+export const taskOutputChunkSchema = z.object({
+  taskId: idSchema,
+  /** Byte offset of `data` in the task's log; lets a viewer drop chunks it already has. */
+  offset: z.number().int().nonnegative(),
+  data: z.string(),
+});
+export type TaskOutputChunk = z.infer<typeof taskOutputChunkSchema>;
+
+/** A named command template the new-task form offers, with the hosts it needs. */
+export const agentProfileSchema = z.object({
+  id: idSchema,
+  name: z.string(),
+  description: z.string(),
+  /** Takes a prompt (e.g. `claude -p <prompt>`) rather than a raw command. */
+  takesPrompt: z.boolean(),
+  hosts: z.array(z.string()),
+});
+export type AgentProfile = z.infer<typeof agentProfileSchema>;
+
+/** Terminal size in character cells. */
+export const terminalSizeSchema = z.object({
+  cols: z.number().int().min(2).max(1000),
+  rows: z.number().int().min(1).max(1000),
+});

@@ -1,0 +1,127 @@
+/**
+ * The one IPC contract between the window and main (STYLE.md rule 2). Every invoke method and
+ * every push event is written here once, with zod schemas; the preload, the harness shim and
+ * main's handlers are all derived from these tables. Names are `domain:verb`.
+ *
+ * Results cross as `{ok: true, value} | {ok: false, error: {code, message, cause}}` because
+ * Electron forwards only an Error's message; the client side rebuilds a VivError.
+ */
+import { z } from 'zod';
+import { errorInfoSchema } from './errors.js';
+import {
+  agentProfileSchema, bootProgressSchema, consentInspectionSchema, idSchema, shareModeSchema, taskOutputChunkSchema,
+  taskSnapshotSchema, terminalSizeSchema, vmSettingsSchema, vmSnapshotSchema, workspaceSnapshotSchema,
+} from './contract-schemas.js';
+
+const noInput = z.void();
+const done = z.null();
+const workspaceRef = z.object({ workspaceId: idSchema });
+const taskRef = z.object({ taskId: idSchema });
+const ptyRef = z.object({ ptyId: idSchema });
+/** Longest folder path accepted (Linux PATH_MAX). */
+const folderPath = z.string().min(1).max(4096);
+
+/** One invoke method: the schema of its single argument and of its result value. */
+export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  input: I;
+  output: O;
+}
+
+function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O): MethodSpec<I, O> {
+  return { input, output };
+}
+
+/** Every invoke method of the window API. */
+export const methods = {
+  'workspace:list': method(noInput, z.array(workspaceSnapshotSchema)),
+  /** Grants the folder and creates its workspace. MUST fail unless the folder still inspects the same. */
+  'workspace:create': method(
+    z.object({ path: folderPath, mode: shareModeSchema, confirmWarnings: z.boolean() }).strict(),
+    workspaceSnapshotSchema,
+  ),
+  /** Forgets a workspace: stops its VM, cancels its tasks, drops the grant. */
+  'workspace:remove': method(workspaceRef.strict(), done),
+  /** What granting this folder would mean; never grants anything. */
+  'consent:inspect': method(z.object({ path: folderPath }).strict(), consentInspectionSchema),
+  /** Withdraws consent: the VM stops and running tasks are cancelled. */
+  'grant:revoke': method(workspaceRef.strict(), workspaceSnapshotSchema),
+  'vm:start': method(workspaceRef.strict(), vmSnapshotSchema),
+  'vm:stop': method(workspaceRef.extend({ force: z.boolean() }).strict(), vmSnapshotSchema),
+  'task:list': method(workspaceRef.strict(), z.array(taskSnapshotSchema)),
+  /** Queues a task: a shell command, or a profile with its prompt. */
+  'task:start': method(
+    workspaceRef.extend({
+      command: z.string().max(100_000),
+      profileId: idSchema.nullable(),
+    }).strict(),
+    taskSnapshotSchema,
+  ),
+  'task:cancel': method(taskRef.strict(), taskSnapshotSchema),
+  /** The log from `offset` on, at most `maxBytes` of it (the tail when it is longer). */
+  'task:output': method(
+    taskRef.extend({
+      offset: z.number().int().nonnegative(),
+      maxBytes: z.number().int().min(1).max(16 * 1024 * 1024),
+    }).strict(),
+    taskOutputChunkSchema.extend({ truncated: z.boolean() }),
+  ),
+  'profile:list': method(noInput, z.array(agentProfileSchema)),
+  /** Opens an interactive shell in the workspace's running VM. */
+  'pty:open': method(workspaceRef.extend(terminalSizeSchema.shape).strict(), z.object({ ptyId: idSchema })),
+  'pty:write': method(ptyRef.extend({ data: z.string().max(1024 * 1024) }).strict(), done),
+  'pty:resize': method(ptyRef.extend(terminalSizeSchema.shape).strict(), done),
+  'pty:close': method(ptyRef.strict(), done),
+  /** Sets CPUs and memory; they apply at the next VM start. */
+  'settings:update': method(workspaceRef.extend(vmSettingsSchema.shape).strict(), workspaceSnapshotSchema),
+} as const satisfies Record<string, MethodSpec>;
+
+/** Every push event from main to the window, with its payload schema. */
+export const events = {
+  /** A workspace changed (VM state, grant, settings) or appeared. */
+  'workspace:changed': workspaceSnapshotSchema,
+  'workspace:removed': workspaceRef,
+  /** A starting VM reached a new boot step. */
+  'vm:progress': bootProgressSchema,
+  'task:changed': taskSnapshotSchema,
+  /** New task output, throttled by the core. */
+  'task:output': taskOutputChunkSchema,
+  'pty:data': ptyRef.extend({ data: z.string() }),
+  'pty:exit': ptyRef.extend({ exitCode: z.number().int().nullable() }),
+} as const satisfies Record<string, z.ZodType>;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type MethodInput<N extends MethodName> = z.input<Methods[N]['input']>;
+export type MethodOutput<N extends MethodName> = z.output<Methods[N]['output']>;
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = z.output<Events[E]>;
+
+/** The IPC channel that carries push events (one channel; the event name travels inside). */
+export const EVENT_CHANNEL = 'vivarium:event';
+
+/** The result envelope of every invoke call. */
+export const resultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: errorInfoSchema }),
+]);
+export type Result = z.infer<typeof resultSchema>;
+
+/** The envelope of a push event. */
+export const eventEnvelopeSchema = z.object({ event: z.string(), payload: z.unknown() });
+export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
+
+/** All method names, in table order. */
+export const methodNames = Object.keys(methods) as MethodName[];
+/** All event names, in table order. */
+export const eventNames = Object.keys(events) as EventName[];
+
+/** True when `name` is a method of the contract (checks untrusted channel names). */
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.hasOwn(methods, name);
+}
+
+/** True when `name` is an event of the contract. */
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.hasOwn(events, name);
+}
