@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskSnapshot, WorkspaceSnapshot } from '../../shared/contract-schemas.js';
+import { ShellState, titleOf } from './shell-state.js';
+import { trayModel } from './tray-model.js';
+
+const ws = (over: Partial<WorkspaceSnapshot> = {}): WorkspaceSnapshot => ({
+  id: 'w1', name: 'site', grant: null, settings: { cpus: 2, memoryMiB: 1024 },
+  vm: { state: 'running', reason: null, bootMs: 3000, startedAt: 1 }, ...over,
+});
+const task = (over: Partial<TaskSnapshot> = {}): TaskSnapshot => ({
+  id: 't1', workspaceId: 'w1', command: 'npm test', profileId: null, state: 'running', exitCode: null,
+  signal: null, reason: null, progress: { kind: 'normal', percent: 50 }, statusLine: null,
+  createdAt: 1, startedAt: 1_000, endedAt: null, ...over,
+});
+
+describe('ShellState', () => {
+  it('feeds the tray with running tasks, their workspace and progress', () => {
+    const s = new ShellState();
+    s.load([ws()], [task(), task({ id: 't2', state: 'succeeded' })]);
+    const m = trayModel(s.tray());
+    expect(m.items[0]).toMatchObject({ label: 'site: npm test — 50%' });
+    expect(s.work()).toEqual({ runningTasks: 1, queuedTasks: 0, runningVms: 1 });
+  });
+
+  it('announces a task end exactly once, with its duration', () => {
+    const s = new ShellState();
+    s.load([ws()], [task()]);
+    const ended = task({ state: 'failed', exitCode: 3, endedAt: 61_000 });
+    expect(s.apply({ event: 'task:changed', payload: ended })).toMatchObject({
+      kind: 'taskEnded', state: 'failed', exitCode: 3, durationMs: 60_000, workspaceName: 'site', cancelledByUser: false,
+    });
+    expect(s.apply({ event: 'task:changed', payload: ended })).toBeNull();
+  });
+
+  it('knows a cancel the user asked for', () => {
+    const s = new ShellState();
+    s.load([ws()], [task()]);
+    s.noteUserCancel('t1');
+    expect(s.apply({ event: 'task:changed', payload: task({ state: 'cancelled', endedAt: 2000 }) })).toMatchObject({ cancelledByUser: true });
+  });
+
+  it('forgets a removed workspace\'s tasks', () => {
+    const s = new ShellState();
+    s.load([ws()], [task()]);
+    s.apply({ event: 'workspace:removed', payload: { workspaceId: 'w1' } });
+    expect(s.work()).toEqual({ runningTasks: 0, queuedTasks: 0, runningVms: 0 });
+  });
+
+  it('pending hosts raise the attention icon', () => {
+    const s = new ShellState();
+    s.setPendingHost('d1', { id: 'd1', host: 'example.com', port: 443, workspaceName: 'site' });
+    expect(trayModel(s.tray()).icon).toBe('attention');
+    s.setPendingHost('d1', null);
+    expect(trayModel(s.tray()).icon).toBe('idle');
+  });
+});
+
+describe('titleOf', () => {
+  it('uses the first line of the command, else the profile', () => {
+    expect(titleOf({ command: 'make\n&& make install', profileId: null })).toBe('make');
+    expect(titleOf({ command: '  ', profileId: 'claude-code' })).toBe('claude-code');
+  });
+});
