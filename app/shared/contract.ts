@@ -71,6 +71,11 @@ export const methods = {
   'pty:write': method(ptyRef.extend({ data: z.string().max(1024 * 1024) }).strict(), done),
   'pty:resize': method(ptyRef.extend(terminalSizeSchema.shape).strict(), done),
   'pty:close': method(ptyRef.strict(), done),
+  /**
+   * Opens the system's folder picker (desktop app only; the browser harness answers
+   * `unsupported`). `path` is null when the user cancelled. Picking grants nothing.
+   */
+  'folder:pick': method(noInput, z.object({ path: folderPath.nullable() })),
   /** Sets CPUs and memory; they apply at the next VM start. */
   'settings:update': method(workspaceRef.extend(vmSettingsSchema.shape).strict(), workspaceSnapshotSchema),
 } as const satisfies Record<string, MethodSpec>;
@@ -87,6 +92,8 @@ export const events = {
   'task:output': taskOutputChunkSchema,
   'pty:data': ptyRef.extend({ data: z.string() }),
   'pty:exit': ptyRef.extend({ exitCode: z.number().int().nullable() }),
+  /** The shell asks the window to show a workspace or task (a notification or tray click). */
+  'app:focus': z.object({ workspaceId: idSchema, taskId: idSchema.nullable() }),
 } as const satisfies Record<string, z.ZodType>;
 
 export type Methods = typeof methods;

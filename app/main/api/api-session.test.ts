@@ -67,6 +67,15 @@ describe('ApiSession', () => {
     expect(await s.dispatch('vm:stop', { workspaceId: 'w1', force: false })).toEqual({ ok: true, value: ws.vm });
   });
 
+  it('folder:pick uses the shell\'s picker, and says "unsupported" where there is none', async () => {
+    const none = await createApiSession(memoryCore().core, () => {}).dispatch('folder:pick', undefined);
+    expect(none).toMatchObject({ ok: false, error: { code: 'unsupported' } });
+    const picked = await createApiSession(memoryCore().core, () => {}, { pickFolder: async () => '/home/me/site' }).dispatch('folder:pick', undefined);
+    expect(picked).toEqual({ ok: true, value: { path: '/home/me/site' } });
+    const cancelled = await createApiSession(memoryCore().core, () => {}, { pickFolder: async () => null }).dispatch('folder:pick', undefined);
+    expect(cancelled).toEqual({ ok: true, value: { path: null } });
+  });
+
   it('refuses unknown and prototype method names', async () => {
     const s = createApiSession(memoryCore().core, () => {});
     for (const name of ['nope:x', '__proto__', 'constructor', 42]) {

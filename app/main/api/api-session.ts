@@ -22,8 +22,18 @@ export interface ApiSession {
   dispose(): void;
 }
 
+/** What only the desktop shell can do for a window (absent in the browser harness). */
+export interface ShellServices {
+  /** Shows the system folder picker; resolves to the chosen folder or null. */
+  pickFolder(): Promise<string | null>;
+}
+
 /** Opens a session on the core; `emit` sends one event envelope to this window only. */
-export function createApiSession(core: WindowCore, emit: (envelope: EventEnvelope) => void): ApiSession {
+export function createApiSession(
+  core: WindowCore,
+  emit: (envelope: EventEnvelope) => void,
+  shell?: ShellServices,
+): ApiSession {
   const ptys = new Map<string, PtyHandle>();
   let disposed = false;
   const send = (envelope: EventEnvelope): void => {
@@ -83,6 +93,10 @@ export function createApiSession(core: WindowCore, emit: (envelope: EventEnvelop
       ptys.delete(i.ptyId);
       p?.close();
       return null;
+    },
+    'folder:pick': async () => {
+      if (!shell) throw new VivError('unsupported', 'The folder picker exists only in the desktop app; type the folder\'s path instead.');
+      return { path: await shell.pickFolder() };
     },
     'settings:update': (i) => core.updateSettings(i.workspaceId, { cpus: i.cpus, memoryMiB: i.memoryMiB }),
   };

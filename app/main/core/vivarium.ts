@@ -296,8 +296,13 @@ export class Vivarium {
 
   /** Cancels running tasks and stops every VM. Call once at exit. */
   async close(): Promise<void> {
+    await this.stopAll('Vivarium is quitting.');
+  }
+
+  /** Cancels every task (with `reason`) and stops every VM; the core stays usable. */
+  async stopAll(reason: string): Promise<void> {
     await Promise.all([...this.vms.keys()].map(async (id) => {
-      await this.tasks.cancelWorkspace(id, 'Vivarium is quitting.').catch(() => undefined);
+      await this.tasks.cancelWorkspace(id, reason).catch(() => undefined);
       await this.vms.get(id)?.stop(false).catch(() => undefined);
     }));
   }

@@ -5,7 +5,7 @@
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { EVENT_CHANNEL, methodNames, type EventEnvelope, type MethodName, type Result } from '../../shared/contract.js';
-import { createApiSession, type ApiSession } from '../api/api-session.js';
+import { createApiSession, type ApiSession, type ShellServices } from '../api/api-session.js';
 import type { WindowCore } from '../api/window-core.js';
 import { isTrustedSender } from './trusted-sender.js';
 
@@ -21,12 +21,12 @@ export class IpcHub {
   }
 
   /** Gives `win` its own session; it is disposed (PTYs closed) when the window goes away. */
-  attach(win: BrowserWindow): void {
+  attach(win: BrowserWindow, services: ShellServices): void {
     const contents = win.webContents;
     const id = contents.id;
     const session = createApiSession(this.core, (envelope: EventEnvelope) => {
       if (!contents.isDestroyed()) contents.send(EVENT_CHANNEL, envelope);
-    });
+    }, services);
     this.sessions.set(id, session);
     contents.once('destroyed', () => {
       session.dispose();

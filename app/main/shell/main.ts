@@ -83,7 +83,12 @@ async function run(): Promise<void> {
     }
     const w = new BrowserWindow(mainWindowOptions({ preloadPath: PRELOAD, dark: nativeTheme.shouldUseDarkColors }));
     guardWebContents(w.webContents, (url) => void shell.openExternal(url));
-    hub.attach(w);
+    hub.attach(w, {
+      pickFolder: async () => {
+        const r = await dialog.showOpenDialog(w, { title: 'Choose a folder to share', properties: ['openDirectory', 'createDirectory'] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+    });
     w.once('ready-to-show', () => w.show());
     w.on('close', (event) => {
       if (quitting) return;
@@ -104,13 +109,15 @@ async function run(): Promise<void> {
 
   const openTask = (taskId: string): void => {
     const w = showWindow();
-    const go = (): void => void w.webContents.executeJavaScript(`location.hash = ${JSON.stringify(`#/task/${encodeURIComponent(taskId)}`)}`);
+    const workspaceId = state.workspaceOf(taskId);
+    if (workspaceId === null) return;
+    const go = (): void => hub.broadcast({ event: 'app:focus', payload: { workspaceId, taskId } }, [w]);
     if (w.webContents.isLoading()) w.webContents.once('did-finish-load', go);
     else go();
   };
 
   const stopAll = async (): Promise<void> => {
-    await core.close();
+    await core.stopAll('Stopped from the tray.');
   };
 
   const act = (a: TrayAction): void => {

@@ -71,6 +71,11 @@ export class ShellState {
     }
   }
 
+  /** The workspace a known task belongs to. */
+  workspaceOf(taskId: string): string | null {
+    return this.tasks.get(taskId)?.workspaceId ?? null;
+  }
+
   /** The tray's input. */
   tray(): TrayState {
     const tasks = [...this.tasks.values()]

@@ -20,16 +20,34 @@ export function NewWorkspaceDialog({ onClose }: { onClose: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<VivError | null>(null);
 
-  const inspect = async (): Promise<void> => {
+  const [pickerMissing, setPickerMissing] = useState(false);
+
+  const inspect = async (folder = path): Promise<void> => {
     setBusy(true);
     setError(null);
     try {
-      setInspection(await vivariumApi().consent.inspect({ path: path.trim() }));
+      setInspection(await vivariumApi().consent.inspect({ path: folder.trim() }));
       setConfirmed(false);
     } catch (e) {
       setError(toVivError(e));
     } finally {
       setBusy(false);
+    }
+  };
+
+  /** The system folder picker (desktop app); in the browser harness the path field is all there is. */
+  const choose = async (): Promise<void> => {
+    setError(null);
+    try {
+      const { path: picked } = await vivariumApi().folder.pick();
+      if (picked === null) return;
+      setPath(picked);
+      setInspection(null);
+      await inspect(picked);
+    } catch (e) {
+      const err = toVivError(e);
+      if (err.code === 'unsupported') setPickerMissing(true);
+      else setError(err);
     }
   };
 
@@ -77,6 +95,11 @@ export function NewWorkspaceDialog({ onClose }: { onClose: () => void }) {
             spellCheck={false}
             autoComplete="off"
           />
+          {!pickerMissing && (
+            <button type="button" className="button button-secondary" disabled={busy} onClick={() => void choose()}>
+              Choose…
+            </button>
+          )}
           <button type="submit" className="button button-secondary" disabled={!path.trim() || busy}>
             {busy && !inspection ? 'Checking…' : 'Check folder'}
           </button>

@@ -21,6 +21,11 @@ api.on('workspace:removed', ({ workspaceId }) => {
 });
 api.on('vm:progress', (p) => workspaceStore.getState().applyBootProgress(p));
 api.on('task:changed', (t) => taskStore.getState().applyChanged(t));
+// A notification or tray click in the desktop app: show that workspace, and the task if named.
+api.on('app:focus', ({ workspaceId, taskId }) => {
+  workspaceStore.getState().select(workspaceId);
+  if (taskId !== null) taskStore.getState().select(workspaceId, taskId);
+});
 
 /** Reads the workspace store through a selector. */
 export function useWorkspaces<T>(selector: (s: WorkspaceState) => T): T {
