@@ -25,6 +25,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, '..', 'preload', 'preload.cjs');
 const RENDERER_DIR = join(here, '..', 'renderer');
 
+// Tests (npm run test:electron) give each run its own data folder.
+if (process.env.VIVARIUM_USER_DATA) app.setPath('userData', process.env.VIVARIUM_USER_DATA);
+
 protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
