@@ -3,13 +3,16 @@ import { parseVivArgs } from './cli-args.js';
 
 describe('parseVivArgs', () => {
   it('parses run with its command kept verbatim after --', () => {
-    expect(parseVivArgs(['run', '/tmp/x', '--', 'sh', '-c', 'echo hi; exit 3'])).toEqual({ kind: 'run', folder: '/tmp/x', readOnly: false, argv: ['sh', '-c', 'echo hi; exit 3'] });
+    expect(parseVivArgs(['run', '/tmp/x', '--', 'sh', '-c', 'echo hi; exit 3'])).toEqual({ kind: 'run', folder: '/tmp/x', readOnly: false, argv: ['sh', '-c', 'echo hi; exit 3'], allow: [] });
     expect(parseVivArgs(['run', '--ro', '--cpus', '1', '--memory', '256', 'dir', '--', 'ls', '--ro'])).toEqual({
-      kind: 'run', folder: 'dir', readOnly: true, cpus: 1, memoryMiB: 256, argv: ['ls', '--ro'],
+      kind: 'run', folder: 'dir', readOnly: true, cpus: 1, memoryMiB: 256, argv: ['ls', '--ro'], allow: [],
+    });
+    expect(parseVivArgs(['run', '--allow', '127.0.0.1:8080', '--allow=*.example.org', 'dir', '--', 'wget', '--allow'])).toMatchObject({
+      allow: ['127.0.0.1:8080', '*.example.org'], argv: ['wget', '--allow'],
     });
   });
   it('parses shell, doctor, image build, help and version', () => {
-    expect(parseVivArgs(['shell', '--ro', '.'])).toEqual({ kind: 'shell', folder: '.', readOnly: true });
+    expect(parseVivArgs(['shell', '--ro', '.'])).toEqual({ kind: 'shell', folder: '.', readOnly: true, allow: [] });
     expect(parseVivArgs(['doctor'])).toEqual({ kind: 'doctor' });
     expect(parseVivArgs(['image', 'build'])).toEqual({ kind: 'image-build' });
     expect(parseVivArgs(['image', 'build', '--arch', 'arm64'])).toEqual({ kind: 'image-build', arch: 'arm64' });
@@ -23,6 +26,7 @@ describe('parseVivArgs', () => {
     expect(() => parseVivArgs(['run', '--rx', '/a', '--', 'ls'])).toThrow(/Unknown option "--rx"/);
     expect(() => parseVivArgs(['run', '--cpus', 'many', '/a', '--', 'ls'])).toThrow(/--cpus must be a whole number/);
     expect(() => parseVivArgs(['shell', '/a', '/b'])).toThrow(/one folder/);
+    expect(() => parseVivArgs(['run', '/a', '--allow'])).toThrow(/--allow needs a host/);
     expect(() => parseVivArgs(['frobnicate'])).toThrow(/Unknown command "frobnicate"[\s\S]*Usage:/);
     expect(() => parseVivArgs(['image', 'build', '--arch', 'mips'])).toThrow(/--arch x86_64\|arm64/);
   });

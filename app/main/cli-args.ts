@@ -6,8 +6,8 @@ import { VivError } from '../shared/errors.js';
 
 /** One parsed invocation. */
 export type VivCommand =
-  | { kind: 'run'; folder: string; readOnly: boolean; argv: string[]; cpus?: number; memoryMiB?: number }
-  | { kind: 'shell'; folder: string; readOnly: boolean; cpus?: number; memoryMiB?: number }
+  | { kind: 'run'; folder: string; readOnly: boolean; argv: string[]; allow: string[]; cpus?: number; memoryMiB?: number }
+  | { kind: 'shell'; folder: string; readOnly: boolean; allow: string[]; cpus?: number; memoryMiB?: number }
   | { kind: 'doctor' }
   | { kind: 'image-build'; arch?: 'x86_64' | 'arm64' }
   | { kind: 'help' }
@@ -15,10 +15,12 @@ export type VivCommand =
 
 /** The usage text. */
 export const USAGE = `Usage:
-  viv run [--ro] [--cpus N] [--memory MiB] <folder> -- <command> [args...]
+  viv run [--ro] [--cpus N] [--memory MiB] [--allow HOST[:PORT]]... <folder> -- <command> [args...]
         Boots a VM that sees only <folder> (read-write unless --ro) at /workspace, runs the
-        command there, streams its output and exits with its exit code.
-  viv shell [--ro] [--cpus N] [--memory MiB] <folder>
+        command there, streams its output and exits with its exit code. The VM has no network
+        unless --allow names hosts (api.example.com, *.example.org, optional :port); those are
+        reached through Vivarium's proxy (HTTP_PROXY), every other host is refused.
+  viv shell [--ro] [--cpus N] [--memory MiB] [--allow HOST[:PORT]]... <folder>
         An interactive shell in such a VM.
   viv doctor          Checks the hypervisor, the helper and the guest image, and boots a VM.
   viv image build [--arch x86_64|arm64]
@@ -71,6 +73,7 @@ function parseVmVerb(verb: 'run' | 'shell', rest: readonly string[]): VivCommand
   let cpus: number | undefined;
   let memoryMiB: number | undefined;
   let folder: string | undefined;
+  const allow: string[] = [];
   let i = 0;
   for (; i < rest.length; i++) {
     const a = rest[i]!;
@@ -79,6 +82,11 @@ function parseVmVerb(verb: 'run' | 'shell', rest: readonly string[]): VivCommand
     else if (a === '--rw') readOnly = false;
     else if (a === '--cpus') cpus = intOption('--cpus', rest[++i], 1, 64);
     else if (a === '--memory') memoryMiB = intOption('--memory', rest[++i], 128, 65536);
+    else if (a === '--allow') {
+      const host = rest[++i];
+      if (host === undefined || host === '--') bad('--allow needs a host, e.g. --allow api.example.com or --allow 127.0.0.1:8080');
+      allow.push(host);
+    } else if (a.startsWith('--allow=')) allow.push(a.slice('--allow='.length));
     else if (a.startsWith('-') && a !== '-') bad(`Unknown option "${a}" for viv ${verb}`);
     else if (folder === undefined) folder = a;
     else bad(verb === 'run' ? `Unexpected "${a}": put the command after "--"` : `viv shell takes one folder (got "${folder}" and "${a}")`);
@@ -87,9 +95,9 @@ function parseVmVerb(verb: 'run' | 'shell', rest: readonly string[]): VivCommand
   const sizing = { ...(cpus !== undefined ? { cpus } : {}), ...(memoryMiB !== undefined ? { memoryMiB } : {}) };
   if (verb === 'shell') {
     if (i < rest.length) bad('viv shell takes no command; use viv run for that');
-    return { kind: 'shell', folder, readOnly, ...sizing };
+    return { kind: 'shell', folder, readOnly, allow, ...sizing };
   }
   const argv = rest.slice(i + 1);
   if (i >= rest.length || argv.length === 0) bad('viv run needs a command after "--"');
-  return { kind: 'run', folder, readOnly, argv, ...sizing };
+  return { kind: 'run', folder, readOnly, argv, allow, ...sizing };
 }

@@ -10,6 +10,7 @@ import { parseVivArgs, USAGE, type VivCommand } from './cli-args.js';
 import { runDoctor } from './cli-doctor.js';
 import { buildImage } from './cli-image.js';
 import { Vivarium } from './core/vivarium.js';
+import { policyFromAllowFlags } from './egress/egress-policy.js';
 import { shellJoin, guestPidFile, signalTreeCommand } from './guest/remote-command.js';
 import { cliDataDir, repoRoot } from './paths.js';
 import { qemuHelperFactory } from './vm/qemu-helper-port.js';
@@ -44,13 +45,16 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 async function openCore(): Promise<Vivarium> {
-  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: qemuHelperFactory() });
+  // Headless: nobody can answer a prompt, so blocked hosts are refused at once ("nobody is there to ask").
+  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: qemuHelperFactory(), interactiveEgress: false });
   // Always shown, terminal or not: the user must learn that state was recovered.
   for (const m of core.recoveryMessages) process.stderr.write(`viv: ${m}\n`);
   return core;
 }
 
 async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Promise<number> {
+  // Bad patterns fail before anything boots.
+  const policy = policyFromAllowFlags(cmd.allow);
   const core = await openCore();
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -64,6 +68,15 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
   process.on('SIGHUP', onSignal);
   try {
     const ws = await core.workspaceForFolder(cmd.folder, cmd.readOnly ? 'ro' : 'rw');
+    // This run's hosts only; the workspace's stored policy (the app's) is left as it is.
+    core.useEgressForThisRun(ws.id, policy);
+    // Refusals are always shown, terminal or not: a failing download must say why.
+    core.subscribe((e) => {
+      if (e.event === 'egress:record' && e.payload.decision !== 'allowed') {
+        const r = e.payload;
+        process.stderr.write(`viv: network: refused ${r.method ?? 'CONNECT'} ${r.host}:${r.port}: ${r.reason}\n`);
+      }
+    });
     if (cmd.cpus !== undefined || cmd.memoryMiB !== undefined) {
       await core.updateSettings(ws.id, { cpus: cmd.cpus ?? ws.settings.cpus, memoryMiB: cmd.memoryMiB ?? ws.settings.memoryMiB });
     }
@@ -73,7 +86,8 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
     });
     const conn = await core.connection(ws.id);
     unsub();
-    return cmd.kind === 'run' ? await runCommand(conn, cmd.argv) : await runShell(conn);
+    const env = await core.egressEnvironment(ws.id);
+    return cmd.kind === 'run' ? await runCommand(conn, cmd.argv, env) : await runShell(conn, env);
   } finally {
     process.off('SIGINT', onSignal);
     stopping = true;
@@ -83,11 +97,11 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
 
 type Conn = Awaited<ReturnType<Vivarium['connection']>>;
 
-async function runCommand(conn: Conn, argv: string[]): Promise<number> {
+async function runCommand(conn: Conn, argv: string[], env: Record<string, string>): Promise<number> {
   const pidFile = guestPidFile(`viv-run-${process.pid}`);
   // A piped stdin goes to the command; a terminal's does not (use `viv shell` to type).
   const forwardStdin = !process.stdin.isTTY;
-  const ex = await conn.exec(shellJoin(argv), { pidFile, stdin: forwardStdin });
+  const ex = await conn.exec(shellJoin(argv), { pidFile, stdin: forwardStdin, env });
   ex.stdout.pipe(process.stdout, { end: false });
   ex.stderr.pipe(process.stderr, { end: false });
   if (forwardStdin) {
@@ -113,9 +127,9 @@ function signalNumber(name: string): number | undefined {
   return (osConstants.signals as Record<string, number>)[name];
 }
 
-async function runShell(conn: Conn): Promise<number> {
+async function runShell(conn: Conn, env: Record<string, string>): Promise<number> {
   const out = process.stdout;
-  const ex = await conn.exec('exec /bin/sh -l', { pty: { cols: out.columns || 80, rows: out.rows || 24, term: process.env.TERM || 'xterm-256color' } });
+  const ex = await conn.exec('exec /bin/sh -l', { env, pty: { cols: out.columns || 80, rows: out.rows || 24, term: process.env.TERM || 'xterm-256color' } });
   const stdin = process.stdin;
   const raw = stdin.isTTY;
   if (raw) stdin.setRawMode(true);

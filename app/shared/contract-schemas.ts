@@ -53,6 +53,17 @@ export const vmSettingsSchema = z.object({
 });
 export type VmSettings = z.infer<typeof vmSettingsSchema>;
 
+/**
+ * A workspace's network policy (DESIGN.md "Network egress"): off (the default) or an allowlist
+ * of `host[:port]` patterns (`api.example.com`, `*.example.org`). The shape only; the core
+ * validates each pattern and names a bad one in an invalidArgument error.
+ */
+export const egressPolicySchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('off') }),
+  z.object({ mode: z.literal('allowlist'), hosts: z.array(z.string().max(300)).max(1000) }),
+]);
+export type EgressPolicy = z.infer<typeof egressPolicySchema>;
+
 /** One workspace: a folder (through its grant), its VM and its settings. `grant` null = revoked. */
 export const workspaceSnapshotSchema = z.object({
   id: idSchema,
@@ -60,6 +71,8 @@ export const workspaceSnapshotSchema = z.object({
   grant: grantSchema.nullable(),
   vm: vmSnapshotSchema,
   settings: vmSettingsSchema,
+  /** The network policy; applies to the running VM at once. */
+  egress: egressPolicySchema,
 });
 export type WorkspaceSnapshot = z.infer<typeof workspaceSnapshotSchema>;
 
@@ -146,3 +159,60 @@ export const terminalSizeSchema = z.object({
   cols: z.number().int().min(2).max(1000),
   rows: z.number().int().min(1).max(1000),
 });
+
+/** What the user may answer when a task reaches a blocked host. */
+export const egressAnswerSchema = z.enum(['once', 'always', 'deny']);
+export type EgressAnswer = z.infer<typeof egressAnswerSchema>;
+
+/** A blocked request waiting for the user (until `expiresAt`, epoch ms). */
+export const egressPromptSchema = z.object({
+  id: idSchema,
+  workspaceId: idSchema,
+  taskId: idSchema.nullable(),
+  host: z.string(),
+  port: z.number().int(),
+  kind: z.enum(['connect', 'http']),
+  /** The HTTP method for plain HTTP; null for CONNECT tunnels. */
+  method: z.string().nullable(),
+  blockedAs: z.enum(['blocked-by-policy', 'blocked-private-address']),
+  reason: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+});
+export type EgressPromptInfo = z.infer<typeof egressPromptSchema>;
+
+/** How a prompt stopped waiting: the answer, or why there was none. */
+export const egressPromptSettledSchema = z.object({
+  workspaceId: idSchema,
+  promptId: idSchema,
+  outcome: z.enum(['once', 'always', 'deny', 'timeout', 'unanswerable', 'too-many', 'closed']),
+});
+export type EgressPromptSettled = z.infer<typeof egressPromptSettledSchema>;
+
+/** One proxied request of the audit log; bytes count traffic to (up) and from (down) the destination. */
+export const egressRecordSchema = z.object({
+  time: z.string(),
+  workspaceId: z.string(),
+  taskId: z.string().nullable(),
+  host: z.string(),
+  port: z.number().int(),
+  kind: z.enum(['connect', 'http']),
+  method: z.string().nullable(),
+  decision: z.enum(['allowed', 'blocked-by-policy', 'blocked-private-address']),
+  reason: z.string(),
+  address: z.string().nullable(),
+  status: z.number().int().nullable(),
+  bytesUp: z.number().int().nonnegative(),
+  bytesDown: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  error: z.string().optional(),
+});
+export type EgressRecordInfo = z.infer<typeof egressRecordSchema>;
+
+/** A task's network log; `truncated` when the file reached its cap and later requests were not kept. */
+export const egressLogSchema = z.object({
+  taskId: idSchema,
+  records: z.array(egressRecordSchema),
+  truncated: z.boolean(),
+});
+export type EgressLog = z.infer<typeof egressLogSchema>;

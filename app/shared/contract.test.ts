@@ -27,12 +27,13 @@ function fakeTransport(answer: (channel: string, input: unknown) => unknown) {
 
 describe('the contract tables', () => {
   it('names every method and event domain:verb', () => {
-    for (const n of [...methodNames, ...eventNames]) expect(n).toMatch(/^[a-z]+:[a-z]+$/);
+    for (const n of [...methodNames, ...eventNames]) expect(n).toMatch(/^[a-z]+:[a-z]+(?:[A-Z][a-z]+)*$/);
   });
 
   it('covers the window API the issue lists', () => {
     for (const n of ['workspace:list', 'workspace:create', 'consent:inspect', 'grant:revoke', 'vm:start', 'vm:stop',
-      'task:start', 'task:cancel', 'task:output', 'pty:open', 'pty:write', 'pty:resize', 'pty:close', 'settings:update']) {
+      'task:start', 'task:cancel', 'task:output', 'pty:open', 'pty:write', 'pty:resize', 'pty:close', 'settings:update',
+      'workspace:setEgress', 'egress:prompts', 'egress:answer', 'egress:log', 'egress:export']) {
       expect(isMethodName(n), n).toBe(true);
     }
     expect(isMethodName('toString')).toBe(false);

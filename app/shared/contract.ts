@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import { errorInfoSchema } from './errors.js';
 import {
-  agentProfileSchema, bootProgressSchema, consentInspectionSchema, idSchema, shareModeSchema, taskOutputChunkSchema,
+  agentProfileSchema, bootProgressSchema, consentInspectionSchema, egressAnswerSchema, egressLogSchema, egressPolicySchema,
+  egressPromptSchema, egressPromptSettledSchema, egressRecordSchema, idSchema, shareModeSchema, taskOutputChunkSchema,
   taskSnapshotSchema, terminalSizeSchema, vmSettingsSchema, vmSnapshotSchema, workspaceSnapshotSchema,
 } from './contract-schemas.js';
 
@@ -78,6 +79,19 @@ export const methods = {
   'folder:pick': method(noInput, z.object({ path: folderPath.nullable() })),
   /** Sets CPUs and memory; they apply at the next VM start. */
   'settings:update': method(workspaceRef.extend(vmSettingsSchema.shape).strict(), workspaceSnapshotSchema),
+  /** Sets the network policy (off or an allowlist); a bad pattern fails naming it. Applies at once. */
+  'workspace:setEgress': method(workspaceRef.extend({ policy: egressPolicySchema }).strict(), workspaceSnapshotSchema),
+  /** The blocked requests of the workspace's VM waiting for the user now, oldest first. */
+  'egress:prompts': method(workspaceRef.strict(), z.array(egressPromptSchema)),
+  /** Answers a prompt; `answered` is false when it no longer waits (expired, answered elsewhere). */
+  'egress:answer': method(
+    workspaceRef.extend({ promptId: idSchema, answer: egressAnswerSchema }).strict(),
+    z.object({ answered: z.boolean() }),
+  ),
+  /** A task's network log (every proxied request it made). */
+  'egress:log': method(taskRef.strict(), egressLogSchema),
+  /** The same log as JSON lines (one record per line), for saving to a file. */
+  'egress:export': method(taskRef.strict(), z.object({ taskId: idSchema, jsonLines: z.string() })),
 } as const satisfies Record<string, MethodSpec>;
 
 /** Every push event from main to the window, with its payload schema. */
@@ -94,6 +108,12 @@ export const events = {
   'pty:exit': ptyRef.extend({ exitCode: z.number().int().nullable() }),
   /** The shell asks the window to show a workspace or task (a notification or tray click). */
   'app:focus': z.object({ workspaceId: idSchema, taskId: idSchema.nullable() }),
+  /** A task reached a blocked host; the request waits for `egress:answer` until the prompt expires. */
+  'egress:prompt': egressPromptSchema,
+  /** A prompt stopped waiting (answered here or elsewhere, expired, its request went away). */
+  'egress:promptSettled': egressPromptSettledSchema,
+  /** A proxied request finished (throttled by the core: at most a few per second per VM). */
+  'egress:record': egressRecordSchema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type Methods = typeof methods;

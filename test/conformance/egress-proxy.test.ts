@@ -23,9 +23,9 @@ let proxyEnv: string;
 const records: EgressRecord[] = [];
 const TASK = 'task-egress';
 
-// GuestConnection keeps its ssh2 client private; the core will attach the forward itself.
-// Until it does, this suite reaches the client the same way the core would hold it.
-const sshClientOf = (v: BootedVm): Client => (v.ssh as unknown as { client: Client }).client;
+// The core attaches the forward on the connection's ssh2 client (core/workspace-egress.ts);
+// this suite does the same on its own booted VM.
+const sshClientOf = (v: BootedVm): Client => v.ssh.sshClient;
 
 beforeAll(async () => {
   if (!pre.ok) return;

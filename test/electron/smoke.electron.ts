@@ -52,11 +52,9 @@ describe('the desktop app', () => {
     expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
     const api = await page.evaluate(() => Object.keys((globalThis as unknown as { vivarium: object }).vivarium).sort());
     expect(api).toEqual(expect.arrayContaining(['folder', 'task', 'vm', 'workspace', 'on']));
-    const prefs = await app.evaluate(({ BrowserWindow }) => {
-      const w = BrowserWindow.getAllWindows()[0]!;
-      return w.webContents.getLastWebPreferences();
-    });
-    expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+    // The CSP arrives with the page (served by the app:// handler).
+    expect(await page.evaluate(async () => (await fetch('app://vivarium/index.html')).headers.get('content-security-policy')))
+      .toContain("script-src 'self'");
   });
 
   it('refuses to navigate away or open windows', async () => {

@@ -8,6 +8,7 @@ import type { CoreEvent, PtyCallbacks, WindowCore } from './window-core.js';
 const ws: WorkspaceSnapshot = {
   id: 'w1', name: 'site', grant: { workspaceId: 'w1', canonicalPath: '/tmp/site', mode: 'ro', createdAt: 1 },
   vm: { state: 'stopped', reason: null, bootMs: null, startedAt: null }, settings: { cpus: 2, memoryMiB: 512 },
+  egress: { mode: 'off' },
 };
 
 /** An in-memory core: records PTY traffic and lets the test broadcast events. */
@@ -42,6 +43,14 @@ function memoryCore() {
         close: () => ptyLog.push('close'),
       };
     },
+    setEgress: async (_id, policy) => {
+      if (policy.mode === 'allowlist' && policy.hosts.includes('bad host')) throw new VivError('invalidArgument', '"bad host" is not a host name');
+      return { ...ws, egress: policy };
+    },
+    egressPrompts: async () => [],
+    answerEgress: async (_w, promptId) => promptId === 'p1',
+    egressLog: async (taskId) => ({ taskId, records: [], truncated: false }),
+    exportEgressLog: async (taskId) => ({ taskId, jsonLines: '' }),
     subscribe: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
@@ -74,6 +83,21 @@ describe('ApiSession', () => {
     expect(picked).toEqual({ ok: true, value: { path: '/home/me/site' } });
     const cancelled = await createApiSession(memoryCore().core, () => {}, { pickFolder: async () => null }).dispatch('folder:pick', undefined);
     expect(cancelled).toEqual({ ok: true, value: { path: null } });
+  });
+
+  it('carries the egress methods: policy shape checked, core errors and answers passed through', async () => {
+    const { core } = memoryCore();
+    const s = createApiSession(core, () => undefined);
+    const set = await s.dispatch('workspace:setEgress', { workspaceId: 'w1', policy: { mode: 'allowlist', hosts: ['api.example.com:443'] } });
+    expect(set).toMatchObject({ ok: true, value: { egress: { mode: 'allowlist', hosts: ['api.example.com:443'] } } });
+    const bad = await s.dispatch('workspace:setEgress', { workspaceId: 'w1', policy: { mode: 'allowlist', hosts: ['bad host'] } });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalidArgument', message: expect.stringContaining('bad host') } });
+    expect(await s.dispatch('workspace:setEgress', { workspaceId: 'w1', policy: { mode: 'open' } })).toMatchObject({ ok: false, error: { code: 'invalidArgument' } });
+    expect(await s.dispatch('egress:answer', { workspaceId: 'w1', promptId: 'p1', answer: 'once' })).toEqual({ ok: true, value: { answered: true } });
+    expect(await s.dispatch('egress:answer', { workspaceId: 'w1', promptId: 'p2', answer: 'deny' })).toEqual({ ok: true, value: { answered: false } });
+    expect(await s.dispatch('egress:answer', { workspaceId: 'w1', promptId: 'p1', answer: 'sometimes' })).toMatchObject({ ok: false });
+    expect(await s.dispatch('egress:log', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', records: [], truncated: false } });
+    expect(await s.dispatch('egress:export', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', jsonLines: '' } });
   });
 
   it('refuses unknown and prototype method names', async () => {

@@ -99,6 +99,11 @@ export function createApiSession(
       return { path: await shell.pickFolder() };
     },
     'settings:update': (i) => core.updateSettings(i.workspaceId, { cpus: i.cpus, memoryMiB: i.memoryMiB }),
+    'workspace:setEgress': (i) => core.setEgress(i.workspaceId, i.policy),
+    'egress:prompts': (i) => core.egressPrompts(i.workspaceId),
+    'egress:answer': async (i) => ({ answered: await core.answerEgress(i.workspaceId, i.promptId, i.answer) }),
+    'egress:log': (i) => core.egressLog(i.taskId),
+    'egress:export': (i) => core.exportEgressLog(i.taskId),
   };
 
   return {

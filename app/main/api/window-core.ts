@@ -4,7 +4,7 @@
  * tests implement it in memory. Every method MAY throw a VivError, which reaches the user.
  */
 import type {
-  AgentProfile, BootProgress, ConsentInspection, ShareMode, TaskOutputChunk, TaskSnapshot, VmSettings, VmSnapshot,
+  AgentProfile, BootProgress, ConsentInspection, EgressAnswer, EgressLog, EgressPolicy, EgressPromptInfo, ShareMode, TaskOutputChunk, TaskSnapshot, VmSettings, VmSnapshot,
   WorkspaceSnapshot,
 } from '../../shared/contract-schemas.js';
 import type { EventName, EventPayload } from '../../shared/contract.js';
@@ -42,6 +42,12 @@ export interface WindowCore {
   readTaskOutput(taskId: string, offset: number, maxBytes: number): Promise<TaskOutputChunk & { truncated: boolean }>;
   listProfiles(): Promise<AgentProfile[]>;
   openPty(workspaceId: string, cols: number, rows: number, callbacks: PtyCallbacks): Promise<PtyHandle>;
+  /** MUST validate every pattern (invalidArgument naming the bad one) and apply it to a running VM. */
+  setEgress(workspaceId: string, policy: EgressPolicy): Promise<WorkspaceSnapshot>;
+  egressPrompts(workspaceId: string): Promise<EgressPromptInfo[]>;
+  answerEgress(workspaceId: string, promptId: string, answer: EgressAnswer): Promise<boolean>;
+  egressLog(taskId: string): Promise<EgressLog>;
+  exportEgressLog(taskId: string): Promise<{ taskId: string; jsonLines: string }>;
   /** Delivers every broadcast event until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /** Delivers boot steps of every VM until the returned function is called. */

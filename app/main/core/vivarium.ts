@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import { VivError } from '../../shared/errors.js';
 import type {
-  AgentProfile, ConsentInspection, ShareMode, TaskOutputChunk, TaskSnapshot, VmSettings, VmSnapshot, WorkspaceSnapshot,
+  AgentProfile, ConsentInspection, EgressAnswer, EgressLog, EgressPolicy, EgressPromptInfo, ShareMode, TaskOutputChunk, TaskSnapshot, VmSettings, VmSnapshot, WorkspaceSnapshot,
 } from '../../shared/contract-schemas.js';
 import type { CoreEvent, PtyCallbacks, PtyHandle, WindowCore } from '../api/window-core.js';
 import { canonicalFolder, grantFromInspection, inspectFolder, verifyGrant, type ConsentContext } from '../consent/consent.js';
@@ -27,6 +27,8 @@ import type { HelperFactory } from '../vm/helper-port.js';
 import { VmInstance, type BootPhase, type VmTimeouts } from '../vm/vm-instance.js';
 import { BUILTIN_PROFILES, commandFor } from './profiles.js';
 import { openGuestPty } from './guest-pty.js';
+import { validatedPolicy, WorkspaceEgress } from './workspace-egress.js';
+import type { EgressLimits } from '../egress/egress-proxy.js';
 
 /** How to open the core. */
 export interface VivariumOptions {
@@ -40,6 +42,12 @@ export interface VivariumOptions {
   tasks?: TaskManagerOptions;
   vmTimeouts?: VmTimeouts;
   home?: string;
+  /**
+   * Whether a request to a blocked host waits for the user's answer (the app, default) or is
+   * refused at once with "nobody is there to ask" (the headless `viv`).
+   */
+  interactiveEgress?: boolean;
+  egressLimits?: Partial<EgressLimits>;
 }
 
 /** Events of the core beyond the window contract: boot progress (for `viv` and logs). */
@@ -55,6 +63,9 @@ export class Vivarium {
   private readonly vms = new Map<string, VmInstance>();
   private imagePromise: Promise<GuestImage> | null = null;
   readonly tasks: TaskManager;
+  private readonly egress: WorkspaceEgress;
+  /** Policies for this process only (`viv run --allow`), in place of the stored one. */
+  private readonly egressOverrides = new Map<string, EgressPolicy>();
   /** Messages about recovered state (corrupt state.json, unreadable task records) found at open. */
   readonly recoveryMessages: string[] = [];
 
@@ -65,8 +76,21 @@ export class Vivarium {
     private state: StateFile,
     private readonly consent: ConsentContext,
   ) {
-    this.tasks = new TaskManager(new TaskStore(paths.tasksDir), guestTaskExecutor((id) => this.connection(id)), opts.tasks);
-    this.tasks.on('changed', (t) => this.emit({ event: 'task:changed', payload: t }));
+    this.egress = new WorkspaceEgress({
+      tasksDir: paths.tasksDir,
+      vmDir: (id) => paths.vmDir(id),
+      policyOf: (id) => this.egressPolicyOf(id),
+      onPolicyGranted: (id, policy) => void this.storeEgress(id, policy).catch(() => undefined),
+      emit: (e) => this.emit(e),
+      interactive: opts.interactiveEgress ?? true,
+      limits: opts.egressLimits,
+    });
+    const executor = guestTaskExecutor((id) => this.connection(id), (cmd) => this.egress.taskEnvironment(cmd.workspaceId, cmd.taskId));
+    this.tasks = new TaskManager(new TaskStore(paths.tasksDir), executor, opts.tasks);
+    this.tasks.on('changed', (t) => {
+      if (t.endedAt !== null) this.egress.taskEnded(t.workspaceId, t.id);
+      this.emit({ event: 'task:changed', payload: t });
+    });
     this.tasks.on('output', (c) => this.emit({ event: 'task:output', payload: c }));
   }
 
@@ -129,7 +153,10 @@ export class Vivarium {
       vm = new VmInstance(id, this.paths.vmDir(id), this.opts.helperFactory, image, this.opts.vmTimeouts);
       vm.on('changed', () => this.emit({ event: 'workspace:changed', payload: this.snapshotOf(this.workspace(id)) }));
       vm.on('phase', (phase, elapsedMs) => this.events.emit('boot', { workspaceId: id, phase, elapsedMs }));
-      vm.on('connected', (conn) => this.events.emit('connected', id, conn));
+      vm.on('connected', (conn) => {
+        this.egress.attach(id, conn);
+        this.events.emit('connected', id, conn);
+      });
       this.vms.set(id, vm);
     }
     return vm;
@@ -137,7 +164,7 @@ export class Vivarium {
 
   private snapshotOf(w: StoredWorkspace): WorkspaceSnapshot {
     const vm = this.vms.get(w.id)?.snapshot() ?? { state: 'stopped', reason: null, bootMs: null, startedAt: null };
-    return { id: w.id, name: w.name, grant: w.grant, vm, settings: w.settings };
+    return { id: w.id, name: w.name, grant: w.grant, vm, settings: w.settings, egress: this.egressPolicyOf(w.id) };
   }
 
   private async save(): Promise<void> {
@@ -158,7 +185,9 @@ export class Vivarium {
     const inspection = await this.inspectFolder(path);
     const id = randomUUID();
     const grant = grantFromInspection(inspection, id, mode, confirmWarnings);
-    const w: StoredWorkspace = { id, name: basename(grant.canonicalPath), grant, settings: { ...DEFAULT_VM_SETTINGS }, createdAt: grant.createdAt };
+    const w: StoredWorkspace = {
+      id, name: basename(grant.canonicalPath), grant, settings: { ...DEFAULT_VM_SETTINGS }, egress: { mode: 'off' }, createdAt: grant.createdAt,
+    };
     this.state = { ...this.state, workspaces: [...this.state.workspaces, w] };
     await this.save();
     const snap = this.snapshotOf(w);
@@ -206,7 +235,13 @@ export class Vivarium {
   private async withdraw(workspaceId: string, reason: string): Promise<void> {
     this.workspace(workspaceId);
     await this.tasks.cancelWorkspace(workspaceId, reason);
-    await this.vms.get(workspaceId)?.stop(false);
+    await this.stopVmOf(workspaceId, false);
+  }
+
+  /** Closes the VM's egress session (its prompts refused, its log written) while SSH is up, then stops the VM. */
+  private async stopVmOf(workspaceId: string, force: boolean): Promise<void> {
+    await this.egress.close(workspaceId);
+    await this.vms.get(workspaceId)?.stop(force);
   }
 
   /** Sets CPUs and memory for the next VM start. */
@@ -237,7 +272,7 @@ export class Vivarium {
     const vm = this.vms.get(workspaceId);
     if (!vm) return { state: 'stopped', reason: null, bootMs: null, startedAt: null };
     await this.tasks.cancelWorkspace(workspaceId, 'The VM was stopped.');
-    await vm.stop(force);
+    await this.stopVmOf(workspaceId, force);
     return vm.snapshot();
   }
 
@@ -297,14 +332,75 @@ export class Vivarium {
   /** Cancels running tasks and stops every VM. Call once at exit. */
   async close(): Promise<void> {
     await this.stopAll('Vivarium is quitting.');
+    // Delivers the last throttled egress records before the process goes.
+    await this.egress.closeAll();
   }
 
   /** Cancels every task (with `reason`) and stops every VM; the core stays usable. */
   async stopAll(reason: string): Promise<void> {
     await Promise.all([...this.vms.keys()].map(async (id) => {
       await this.tasks.cancelWorkspace(id, reason).catch(() => undefined);
-      await this.vms.get(id)?.stop(false).catch(() => undefined);
+      await this.stopVmOf(id, false).catch(() => undefined);
     }));
+  }
+
+  // ── network egress ──────────────────────────────────────────────────────
+
+  private egressPolicyOf(workspaceId: string): EgressPolicy {
+    return this.egressOverrides.get(workspaceId) ?? this.state.workspaces.find((w) => w.id === workspaceId)?.egress ?? { mode: 'off' };
+  }
+
+  private async storeEgress(workspaceId: string, policy: EgressPolicy): Promise<WorkspaceSnapshot> {
+    const w = { ...this.workspace(workspaceId), egress: policy };
+    this.state = { ...this.state, workspaces: this.state.workspaces.map((x) => (x.id === workspaceId ? w : x)) };
+    await this.save();
+    const snap = this.snapshotOf(w);
+    this.emit({ event: 'workspace:changed', payload: snap });
+    return snap;
+  }
+
+  /** Sets and stores the network policy; a running VM's proxy uses it at once. Bad patterns throw invalidArgument. */
+  async setEgress(workspaceId: string, policy: EgressPolicy): Promise<WorkspaceSnapshot> {
+    this.workspace(workspaceId);
+    const valid = validatedPolicy(policy);
+    this.egressOverrides.delete(workspaceId);
+    await this.egress.applyPolicy(workspaceId, valid);
+    return this.storeEgress(workspaceId, valid);
+  }
+
+  /** A policy for this process only, not stored (`viv run --allow`); set it before the VM starts. */
+  useEgressForThisRun(workspaceId: string, policy: EgressPolicy): void {
+    this.workspace(workspaceId);
+    this.egressOverrides.set(workspaceId, validatedPolicy(policy));
+  }
+
+  /** The proxy environment for a command run outside the task queue (`viv run`); logged with the workspace's VM. */
+  async egressEnvironment(workspaceId: string): Promise<Record<string, string>> {
+    return this.egress.anonymousEnvironment(workspaceId);
+  }
+
+  /** The blocked requests waiting for an answer in the workspace's VM. */
+  async egressPrompts(workspaceId: string): Promise<EgressPromptInfo[]> {
+    this.workspace(workspaceId);
+    return this.egress.prompts(workspaceId);
+  }
+
+  /** Answers a prompt; false when it no longer waits. */
+  async answerEgress(workspaceId: string, promptId: string, answer: EgressAnswer): Promise<boolean> {
+    this.workspace(workspaceId);
+    return this.egress.answer(workspaceId, promptId, answer);
+  }
+
+  /** A task's network log. */
+  async egressLog(taskId: string): Promise<EgressLog> {
+    const task = this.tasks.get(taskId);
+    return { taskId, ...(await this.egress.log(task.workspaceId, taskId)) };
+  }
+
+  /** A task's network log as JSON lines. */
+  async exportEgressLog(taskId: string): Promise<{ taskId: string; jsonLines: string }> {
+    const task = this.tasks.get(taskId);
+    return { taskId, jsonLines: await this.egress.exportLog(task.workspaceId, taskId) };
   }
 }
 

@@ -4,6 +4,7 @@
  * rule on resolved addresses is applied afterwards by the proxy, using `exactlyAllows`.
  */
 import { z } from 'zod';
+import { VivError } from '../../shared/errors.js';
 import {
   formatHostPort,
   hostPatternSchema,
@@ -52,7 +53,13 @@ export class CompiledPolicy {
 
   /** Validates and compiles; throws an invalidArgument VivError naming the bad pattern. */
   static from(policy: EgressPolicy): CompiledPolicy {
-    const parsed = egressPolicySchema.parse(policy);
+    const result = egressPolicySchema.safeParse(policy);
+    if (!result.success) {
+      // The first problem, in words (each pattern's message names it), not zod's JSON.
+      const issue = result.error.issues[0]!;
+      throw new VivError('invalidArgument', issue.message, result.error.issues);
+    }
+    const parsed = result.data;
     return new CompiledPolicy(parsed.mode, parsed.mode === 'allowlist' ? parseHostPatterns(parsed.hosts) : []);
   }
 

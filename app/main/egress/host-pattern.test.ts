@@ -110,6 +110,10 @@ describe('CompiledPolicy', () => {
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.message).toMatch(/"http:\/\/bad" is not valid: write only the host/);
     expect(() => CompiledPolicy.from({ mode: 'allowlist', hosts: ['*'] })).toThrow(/bare \*/);
+    // The error is the pattern's own message (naming it), with the invalidArgument code.
+    expect(() => CompiledPolicy.from({ mode: 'allowlist', hosts: ['ok.example.com', 'bad host!'] })).toThrow(
+      expect.objectContaining({ code: 'invalidArgument', message: expect.stringMatching(/^The host pattern "bad host!" is not valid/) }),
+    );
     expect(egressPolicySchema.safeParse({ mode: 'on' }).success).toBe(false);
   });
 });

@@ -110,13 +110,17 @@ async function run(): Promise<void> {
     return w;
   };
 
-  const openTask = (taskId: string): void => {
+  /** Raises the window on a workspace (and task); the window shows any waiting prompt itself. */
+  const focus = (workspaceId: string, taskId: string | null): void => {
     const w = showWindow();
-    const workspaceId = state.workspaceOf(taskId);
-    if (workspaceId === null) return;
     const go = (): void => hub.broadcast({ event: 'app:focus', payload: { workspaceId, taskId } }, [w]);
     if (w.webContents.isLoading()) w.webContents.once('did-finish-load', go);
     else go();
+  };
+  const openTask = (taskId: string): void => {
+    const workspaceId = state.workspaceOf(taskId);
+    if (workspaceId === null) showWindow();
+    else focus(workspaceId, taskId);
   };
 
   const stopAll = async (): Promise<void> => {
@@ -127,7 +131,12 @@ async function run(): Promise<void> {
     switch (a.type) {
       case 'openWindow': showWindow(); break;
       case 'openTask': openTask(a.taskId); break;
-      case 'openDecision': showWindow(); break;
+      case 'openDecision': {
+        const t = state.decisionTarget(a.decisionId);
+        if (t) focus(t.workspaceId, t.taskId);
+        else showWindow();
+        break;
+      }
       case 'stopAll': void stopAll(); break;
       case 'quit': app.quit(); break;
     }
@@ -143,13 +152,13 @@ async function run(): Promise<void> {
   nativeTheme.on('updated', refresh);
 
   core.subscribe((e) => {
-    const ended = state.apply(e);
-    if (e.event === 'task:changed' || e.event.startsWith('workspace:')) refresh();
-    if (ended && Notification.isSupported()) {
-      const spec = notificationFor(ended, win?.isFocused() ?? false);
+    const notable = state.apply(e);
+    if (e.event === 'task:changed' || e.event.startsWith('workspace:') || e.event.startsWith('egress:prompt')) refresh();
+    if (notable && Notification.isSupported()) {
+      const spec = notificationFor(notable, win?.isFocused() ?? false);
       if (spec) {
         const n = new Notification({ title: spec.title, body: spec.body, urgency: spec.urgency, silent: spec.urgency === 'normal' });
-        n.on('click', () => openTask(spec.target.taskId));
+        n.on('click', () => focus(spec.target.workspaceId, spec.target.taskId));
         n.show();
       }
     }

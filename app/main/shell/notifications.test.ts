@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { formatDuration, notificationFor, type NotifiableEvent } from './notifications.js';
 
 const ended = (over: Partial<Extract<NotifiableEvent, { kind: 'taskEnded' }>>): NotifiableEvent => ({
-  kind: 'taskEnded', taskId: 't1', title: 'npm test', workspaceName: 'site', state: 'succeeded',
+  kind: 'taskEnded', workspaceId: 'w1', taskId: 't1', title: 'npm test', workspaceName: 'site', state: 'succeeded',
   exitCode: 0, durationMs: 60_000, cancelledByUser: false, ...over,
 });
 
 describe('notificationFor', () => {
   it('tells about a long task that finished, and a click opens it', () => {
     expect(notificationFor(ended({}), true)).toEqual({
-      title: 'Task finished', body: 'site: npm test — done in 1 min', target: { taskId: 't1' }, urgency: 'normal',
+      title: 'Task finished', body: 'site: npm test — done in 1 min', target: { workspaceId: 'w1', taskId: 't1' }, urgency: 'normal',
     });
   });
   it('stays quiet for a short task the user watched', () => {
@@ -24,9 +24,13 @@ describe('notificationFor', () => {
     expect(notificationFor(ended({ state: 'cancelled', cancelledByUser: true }), false)).toBeNull();
   });
   it('always notifies a blocked host, even with the window focused', () => {
-    const n = notificationFor({ kind: 'hostBlocked', decisionId: 'd', taskId: 't', host: 'evil.example', port: 443, workspaceName: 'site' }, true);
-    expect(n).toMatchObject({ urgency: 'critical', target: { taskId: 't', decisionId: 'd' } });
-    expect(n?.body).toContain('evil.example:443');
+    const n = notificationFor(
+      { kind: 'hostBlocked', decisionId: 'd', workspaceId: 'w1', taskId: 't', host: 'evil.example', port: 443, workspaceName: 'site', expiresAt: 61_000 },
+      true, 1_000,
+    );
+    expect(n).toMatchObject({ urgency: 'critical', target: { workspaceId: 'w1', taskId: 't', decisionId: 'd' } });
+    expect(n?.title).toContain('evil.example:443');
+    expect(n?.body).toContain('waits 60 s');
   });
 });
 

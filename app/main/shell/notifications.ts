@@ -6,6 +6,7 @@
 export type NotifiableEvent =
   | {
       kind: 'taskEnded';
+      workspaceId: string;
       taskId: string;
       title: string;
       workspaceName: string;
@@ -15,13 +16,23 @@ export type NotifiableEvent =
       /** True when the user cancelled it themselves (no need to tell them). */
       cancelledByUser: boolean;
     }
-  | { kind: 'hostBlocked'; decisionId: string; taskId: string; host: string; port: number; workspaceName: string };
+  | {
+      kind: 'hostBlocked';
+      decisionId: string;
+      workspaceId: string;
+      taskId: string | null;
+      host: string;
+      port: number;
+      workspaceName: string;
+      /** When the waiting request gives up (epoch ms). */
+      expiresAt: number;
+    };
 
 export interface NotificationSpec {
   title: string;
   body: string;
   /** What a click opens. */
-  target: { taskId: string; decisionId?: string };
+  target: { workspaceId: string; taskId: string | null; decisionId?: string };
   /** Failures and decisions stay until seen; successes may go. */
   urgency: 'normal' | 'critical';
 }
@@ -30,12 +41,14 @@ export interface NotificationSpec {
 export const QUIET_TASK_MS = 10_000;
 
 /** Decides whether `event` deserves a notification given whether our window has focus. */
-export function notificationFor(event: NotifiableEvent, windowFocused: boolean): NotificationSpec | null {
+export function notificationFor(event: NotifiableEvent, windowFocused: boolean, now = Date.now()): NotificationSpec | null {
   if (event.kind === 'hostBlocked') {
+    // Always shown: the request waits for the user whether or not the window has focus.
+    const left = Math.max(0, Math.round((event.expiresAt - now) / 1000));
     return {
-      title: `${event.workspaceName}: network request blocked`,
-      body: `A task tried to reach ${event.host}:${event.port}. Allow it once, always, or deny.`,
-      target: { taskId: event.taskId, decisionId: event.decisionId },
+      title: `${event.workspaceName}: a task wants to reach ${event.host}:${event.port}`,
+      body: `Allow it once, always, or deny. The request waits ${left} s, then is refused.`,
+      target: { workspaceId: event.workspaceId, taskId: event.taskId, decisionId: event.decisionId },
       urgency: 'critical',
     };
   }
@@ -44,16 +57,16 @@ export function notificationFor(event: NotifiableEvent, windowFocused: boolean):
   const what = `${event.workspaceName}: ${event.title}`;
   switch (event.state) {
     case 'succeeded':
-      return { title: 'Task finished', body: `${what} — done in ${formatDuration(event.durationMs)}`, target: { taskId: event.taskId }, urgency: 'normal' };
+      return { title: 'Task finished', body: `${what} — done in ${formatDuration(event.durationMs)}`, target: { workspaceId: event.workspaceId, taskId: event.taskId }, urgency: 'normal' };
     case 'failed':
       return {
         title: 'Task failed',
         body: `${what} — ${event.exitCode === null ? 'ended abnormally' : `exit code ${event.exitCode}`}`,
-        target: { taskId: event.taskId },
+        target: { workspaceId: event.workspaceId, taskId: event.taskId },
         urgency: 'critical',
       };
     case 'cancelled':
-      return { title: 'Task cancelled', body: what, target: { taskId: event.taskId }, urgency: 'normal' };
+      return { title: 'Task cancelled', body: what, target: { workspaceId: event.workspaceId, taskId: event.taskId }, urgency: 'normal' };
   }
 }
 

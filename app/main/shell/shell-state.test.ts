@@ -4,7 +4,7 @@ import { ShellState, titleOf } from './shell-state.js';
 import { trayModel } from './tray-model.js';
 
 const ws = (over: Partial<WorkspaceSnapshot> = {}): WorkspaceSnapshot => ({
-  id: 'w1', name: 'site', grant: null, settings: { cpus: 2, memoryMiB: 1024 },
+  id: 'w1', name: 'site', grant: null, settings: { cpus: 2, memoryMiB: 1024 }, egress: { mode: 'off' },
   vm: { state: 'running', reason: null, bootMs: 3000, startedAt: 1 }, ...over,
 });
 const task = (over: Partial<TaskSnapshot> = {}): TaskSnapshot => ({
@@ -46,12 +46,22 @@ describe('ShellState', () => {
     expect(s.work()).toEqual({ runningTasks: 0, queuedTasks: 0, runningVms: 0 });
   });
 
-  it('pending hosts raise the attention icon', () => {
+  it('a blocked host notifies, raises the attention icon until settled, and knows its task', () => {
     const s = new ShellState();
-    s.setPendingHost('d1', { id: 'd1', host: 'example.com', port: 443, workspaceName: 'site' });
+    s.load([ws({ vm: { state: 'stopped', reason: null, bootMs: null, startedAt: null } })], []);
+    const n = s.apply({
+      event: 'egress:prompt',
+      payload: {
+        id: 'd1', workspaceId: 'w1', taskId: 't1', host: 'example.com', port: 443, kind: 'connect', method: null,
+        blockedAs: 'blocked-by-policy', reason: 'not allowed', createdAt: 0, expiresAt: 60_000,
+      },
+    });
+    expect(n).toMatchObject({ kind: 'hostBlocked', decisionId: 'd1', workspaceId: 'w1', taskId: 't1', workspaceName: 'site' });
     expect(trayModel(s.tray()).icon).toBe('attention');
-    s.setPendingHost('d1', null);
+    expect(s.decisionTarget('d1')).toEqual({ workspaceId: 'w1', taskId: 't1' });
+    s.apply({ event: 'egress:promptSettled', payload: { workspaceId: 'w1', promptId: 'd1', outcome: 'once' } });
     expect(trayModel(s.tray()).icon).toBe('idle');
+    expect(s.decisionTarget('d1')).toBeNull();
   });
 });
 

@@ -16,6 +16,7 @@ export class ShellState {
   private readonly tasks = new Map<string, TaskSnapshot>();
   private readonly workspaces = new Map<string, WorkspaceSnapshot>();
   private readonly pending = new Map<string, TrayPendingHost>();
+  private readonly decisions = new Map<string, { workspaceId: string; taskId: string | null }>();
   /** Tasks the user cancelled from this app, so their end is not announced. */
   private readonly cancelledHere = new Set<string>();
 
@@ -28,12 +29,6 @@ export class ShellState {
   /** Remembers that the user asked to cancel `taskId` (no notification when it ends). */
   noteUserCancel(taskId: string): void {
     this.cancelledHere.add(taskId);
-  }
-
-  /** Records a host waiting for a decision, or clears it (`null`). */
-  setPendingHost(id: string, host: TrayPendingHost | null): void {
-    if (host) this.pending.set(id, host);
-    else this.pending.delete(id);
   }
 
   /**
@@ -57,6 +52,7 @@ export class ShellState {
         const state = t.state as 'succeeded' | 'failed' | 'cancelled';
         return {
           kind: 'taskEnded',
+          workspaceId: t.workspaceId,
           taskId: t.id,
           title: titleOf(t),
           workspaceName: this.workspaces.get(t.workspaceId)?.name ?? 'Workspace',
@@ -66,9 +62,28 @@ export class ShellState {
           cancelledByUser: state === 'cancelled' && this.cancelledHere.delete(t.id),
         };
       }
+      case 'egress:prompt': {
+        const p = e.payload;
+        const workspaceName = this.workspaces.get(p.workspaceId)?.name ?? 'Workspace';
+        this.pending.set(p.id, { id: p.id, host: p.host, port: p.port, workspaceName });
+        this.decisions.set(p.id, { workspaceId: p.workspaceId, taskId: p.taskId });
+        return {
+          kind: 'hostBlocked', decisionId: p.id, workspaceId: p.workspaceId, taskId: p.taskId,
+          host: p.host, port: p.port, workspaceName, expiresAt: p.expiresAt,
+        };
+      }
+      case 'egress:promptSettled':
+        this.pending.delete(e.payload.promptId);
+        this.decisions.delete(e.payload.promptId);
+        return null;
       default:
         return null;
     }
+  }
+
+  /** The workspace and task a waiting decision belongs to. */
+  decisionTarget(decisionId: string): { workspaceId: string; taskId: string | null } | null {
+    return this.decisions.get(decisionId) ?? null;
   }
 
   /** The workspace a known task belongs to. */

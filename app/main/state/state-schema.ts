@@ -3,7 +3,7 @@
  * dropped, missing optional ones get defaults, anything else makes the file "corrupt".
  */
 import { z } from 'zod';
-import { grantSchema, idSchema, vmSettingsSchema } from '../../shared/contract-schemas.js';
+import { egressPolicySchema, grantSchema, idSchema, vmSettingsSchema } from '../../shared/contract-schemas.js';
 
 /** VM sizing a new workspace gets. */
 export const DEFAULT_VM_SETTINGS = { cpus: 2, memoryMiB: 512 } as const;
@@ -14,6 +14,8 @@ export const storedWorkspaceSchema = z.object({
   name: z.string(),
   grant: grantSchema.nullable(),
   settings: vmSettingsSchema.default({ ...DEFAULT_VM_SETTINGS }),
+  /** Network policy; files written before egress existed have none: the network is off. */
+  egress: egressPolicySchema.default({ mode: 'off' }),
   createdAt: z.number(),
 });
 export type StoredWorkspace = z.infer<typeof storedWorkspaceSchema>;

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 const sample = (name: string): StateFile => ({
   version: 1,
-  workspaces: [{ id: 'w1', name, grant: { workspaceId: 'w1', canonicalPath: '/tmp/x', mode: 'rw', createdAt: 1 }, settings: { cpus: 1, memoryMiB: 256 }, createdAt: 1 }],
+  workspaces: [{ id: 'w1', name, grant: { workspaceId: 'w1', canonicalPath: '/tmp/x', mode: 'rw', createdAt: 1 }, settings: { cpus: 1, memoryMiB: 256 }, egress: { mode: 'off' }, createdAt: 1 }],
 });
 
 describe('StateStore', () => {
@@ -56,6 +56,15 @@ describe('StateStore', () => {
     expect(files.some((f) => f.startsWith('state.json.corrupt-'))).toBe(true);
     // The recovered state is written back, so the next start is clean.
     expect((await new StateStore(join(dir, 'state.json')).load()).recoveryMessage).toBeNull();
+  });
+
+  it('loads a file written before egress existed with the network off', async () => {
+    const path = join(dir, 'state.json');
+    const old = { version: 1, workspaces: [{ id: 'w1', name: 'a', grant: null, settings: { cpus: 1, memoryMiB: 256 }, createdAt: 1 }] };
+    await writeFile(path, JSON.stringify(old));
+    const loaded = await new StateStore(path).load();
+    expect(loaded.recoveryMessage ?? null).toBeNull();
+    expect(loaded.state.workspaces[0]!.egress).toEqual({ mode: 'off' });
   });
 
   it('recovers to an empty state when the shape is wrong and no copy exists', async () => {

@@ -7,13 +7,21 @@ import type { GuestConnection } from '../guest/guest-connection.js';
 import { guestPidFile, signalTreeCommand } from '../guest/remote-command.js';
 import type { TaskCommand, TaskExecutor, TaskProcess } from './task-types.js';
 
-/** Builds an executor on a function that returns the (booted) guest connection of a workspace. */
-export function guestTaskExecutor(connectionFor: (workspaceId: string) => Promise<GuestConnection>): TaskExecutor {
+/**
+ * Builds an executor on a function that returns the (booted) guest connection of a workspace.
+ * `envFor` adds variables to a task's environment once its VM is up (the egress proxy's
+ * HTTP_PROXY and friends); it may throw to fail the task with its cause.
+ */
+export function guestTaskExecutor(
+  connectionFor: (workspaceId: string) => Promise<GuestConnection>,
+  envFor: (cmd: TaskCommand) => Promise<Record<string, string>> = async () => ({}),
+): TaskExecutor {
   return {
     async start(cmd: TaskCommand): Promise<TaskProcess> {
       const conn = await connectionFor(cmd.workspaceId);
       const pidFile = guestPidFile(cmd.taskId);
-      const ex = await conn.exec(cmd.command, { pidFile, env: { VIVARIUM_TASK_ID: cmd.taskId } });
+      const env = { ...(await envFor(cmd)), VIVARIUM_TASK_ID: cmd.taskId };
+      const ex = await conn.exec(cmd.command, { pidFile, env });
       const signalTree = async (sig: 'TERM' | 'KILL'): Promise<void> => {
         await conn.run(signalTreeCommand(pidFile, sig, sig === 'KILL'), { cwd: '/' });
       };

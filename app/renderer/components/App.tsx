@@ -1,7 +1,8 @@
 /** The window: workspaces sidebar, the selected workspace, and the new-workspace dialog. */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { selectSelected } from '../stores/workspace-store.js';
-import { useWorkspaces, workspaceStore } from '../stores/app-stores.js';
+import { egressStore, useEgress, useWorkspaces, workspaceStore } from '../stores/app-stores.js';
+import { EgressPromptDialog } from './EgressPromptDialog.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { NewWorkspaceDialog } from './NewWorkspaceDialog.js';
 import { Sidebar } from './Sidebar.js';
@@ -12,9 +13,17 @@ export function App() {
   const selected = useWorkspaces(selectSelected);
   const loaded = useWorkspaces((s) => s.loaded);
   const loadError = useWorkspaces((s) => s.loadError);
+  const prompts = useEgress((s) => s.prompts);
+  const workspaces = useWorkspaces((s) => s.workspaces);
+  const onAnswered = useCallback((promptId: string) => egressStore.getState().applySettled({ workspaceId: '', promptId, outcome: 'closed' }), []);
   useEffect(() => {
-    void workspaceStore.getState().load();
+    void workspaceStore.getState().load().then(() => {
+      for (const w of workspaceStore.getState().workspaces) {
+        if (w.vm.state === 'running') void egressStore.getState().load(w.id).catch(() => undefined);
+      }
+    });
   }, []);
+  const prompt = prompts[0];
   const title = selected ? `${selected.name} — Vivarium` : 'Vivarium';
   useEffect(() => {
     document.title = title;
@@ -46,6 +55,10 @@ export function App() {
         )}
       </div>
       {adding && <NewWorkspaceDialog onClose={() => setAdding(false)} />}
+      {prompt && !adding && (
+        <EgressPromptDialog key={prompt.id} prompt={prompt} workspace={workspaces.find((w) => w.id === prompt.workspaceId)}
+          waiting={prompts.length} onAnswered={onAnswered} />
+      )}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 /** One task: command, state, exit code, progress, status line, cancel, and its live output. */
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import type { TaskSnapshot } from '../../shared/contract-schemas.js';
 import { formatDuration, formatTime, taskDuration } from '../format.js';
 import { useAction, useNow } from '../use-action.js';
@@ -7,9 +7,11 @@ import { vivariumApi } from '../vivarium-api.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { ProgressBar } from './ProgressBar.js';
 import { TASK_STATE_WORDS } from './TaskList.js';
+import { TaskNetworkLog } from './TaskNetworkLog.js';
 import { TaskOutput } from './TaskOutput.js';
 
 export function TaskDetail({ task: t }: { task: TaskSnapshot }) {
+  const [view, setView] = useState<'output' | 'network'>('output');
   const cancel = useAction(useCallback(() => vivariumApi().task.cancel({ taskId: t.id }), [t.id]));
   const active = t.state === 'running' || t.state === 'queued';
   const now = useNow(1000, t.state === 'running');
@@ -45,7 +47,11 @@ export function TaskDetail({ task: t }: { task: TaskSnapshot }) {
       {t.statusLine && <p className="status-line" data-testid="status-line">{t.statusLine}</p>}
       {t.reason && <p className={`task-reason task-reason-${t.state}`}>{t.reason}</p>}
       {cancel.error && <ErrorNotice error={cancel.error} title="Could not cancel the task" onDismiss={cancel.clearError} />}
-      <TaskOutput taskId={t.id} ended={!active} />
+      <div className="view-switch" role="group" aria-label="Show">
+        <button type="button" className="view-switch-button" aria-pressed={view === 'output'} onClick={() => setView('output')}>Output</button>
+        <button type="button" className="view-switch-button" aria-pressed={view === 'network'} onClick={() => setView('network')}>Network</button>
+      </div>
+      {view === 'output' ? <TaskOutput taskId={t.id} ended={!active} /> : <TaskNetworkLog taskId={t.id} />}
     </section>
   );
 }

@@ -5,6 +5,7 @@ import { formatTime } from '../format.js';
 import { useAction } from '../use-action.js';
 import { vivariumApi } from '../vivarium-api.js';
 import { ErrorNotice } from './ErrorNotice.js';
+import { NetworkTab } from './NetworkTab.js';
 import { SettingsTab } from './SettingsTab.js';
 import { TasksTab } from './TasksTab.js';
 import { TerminalTab } from './TerminalTab.js';
@@ -13,6 +14,7 @@ import { VmBar } from './VmBar.js';
 const TABS = [
   { id: 'tasks', label: 'Tasks' },
   { id: 'terminal', label: 'Terminal' },
+  { id: 'network', label: 'Network' },
   { id: 'settings', label: 'Settings' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -113,6 +115,7 @@ export function WorkspaceView({ workspace: ws }: { workspace: WorkspaceSnapshot 
       <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'tasks' && <TasksTab workspace={ws} />}
         {tab === 'terminal' && <TerminalTab key={ws.id} workspace={ws} />}
+        {tab === 'network' && <NetworkTab key={ws.id} workspace={ws} />}
         {tab === 'settings' && <SettingsTab key={ws.id} workspace={ws} />}
       </div>
     </main>

@@ -3,6 +3,7 @@
  * Components use the hooks; tests build stores with the factories and a fake API.
  */
 import { useStore } from 'zustand';
+import { createEgressStore, type EgressState } from './egress-store.js';
 import { createTaskStore, type TaskState } from './task-store.js';
 import { createWorkspaceStore, type WorkspaceState } from './workspace-store.js';
 import { vivariumApi } from '../vivarium-api.js';
@@ -13,6 +14,8 @@ const api = vivariumApi();
 export const workspaceStore = createWorkspaceStore(api);
 /** The task store of this window. */
 export const taskStore = createTaskStore(api);
+/** Blocked requests waiting for this window's answer. */
+export const egressStore = createEgressStore(api);
 
 api.on('workspace:changed', (ws) => workspaceStore.getState().applyChanged(ws));
 api.on('workspace:removed', ({ workspaceId }) => {
@@ -21,6 +24,12 @@ api.on('workspace:removed', ({ workspaceId }) => {
 });
 api.on('vm:progress', (p) => workspaceStore.getState().applyBootProgress(p));
 api.on('task:changed', (t) => taskStore.getState().applyChanged(t));
+api.on('egress:prompt', (p) => egressStore.getState().applyPrompt(p));
+api.on('egress:promptSettled', (s) => egressStore.getState().applySettled(s));
+// Prompts raised before this window opened (or while it reloaded) still wait for an answer.
+api.on('workspace:changed', (ws) => {
+  if (ws.vm.state === 'running') void egressStore.getState().load(ws.id).catch(() => undefined);
+});
 // A notification or tray click in the desktop app: show that workspace, and the task if named.
 api.on('app:focus', ({ workspaceId, taskId }) => {
   workspaceStore.getState().select(workspaceId);
@@ -30,6 +39,11 @@ api.on('app:focus', ({ workspaceId, taskId }) => {
 /** Reads the workspace store through a selector. */
 export function useWorkspaces<T>(selector: (s: WorkspaceState) => T): T {
   return useStore(workspaceStore, selector);
+}
+
+/** Reads the egress prompt store through a selector. */
+export function useEgress<T>(selector: (s: EgressState) => T): T {
+  return useStore(egressStore, selector);
 }
 
 /** Reads the task store through a selector. */

@@ -7,6 +7,7 @@ import { createWorkspaceStore, selectSelected } from './workspace-store.js';
 const ws = (id: string, state: WorkspaceSnapshot['vm']['state'] = 'stopped'): WorkspaceSnapshot => ({
   id, name: id, grant: { workspaceId: id, canonicalPath: `/tmp/${id}`, mode: 'rw', createdAt: 1 },
   vm: { state, reason: null, bootMs: null, startedAt: null }, settings: { cpus: 1, memoryMiB: 512 },
+  egress: { mode: 'off' },
 });
 const task = (id: string, createdAt: number, state: TaskSnapshot['state'] = 'queued'): TaskSnapshot => ({
   id, workspaceId: 'w1', command: `echo ${id}`, profileId: null, state, exitCode: null, signal: null, reason: null,
