@@ -31,7 +31,7 @@ export interface EgressForward {
  * and port are taken; other forwards on the same client are left to their own listeners.
  * Rejects with the guest's refusal (e.g. a server built without remote forwarding).
  */
-export async function attachEgressForward(client: Client, proxy: EgressProxy, opts: ForwardOptions = {}): Promise<EgressForward> {
+export async function attachEgressForward(client: Client, proxy: Pick<EgressProxy, 'serve'>, opts: ForwardOptions = {}): Promise<EgressForward> {
   const bindHost = opts.bindHost ?? GUEST_PROXY_HOST;
   const port = await new Promise<number>((resolve, reject) => {
     client.forwardIn(bindHost, opts.port ?? GUEST_PROXY_PORT, (err, bound) => (err ? reject(new Error(`the guest refused to forward ${bindHost}:${opts.port ?? GUEST_PROXY_PORT}: ${err.message}`)) : resolve(bound || (opts.port ?? GUEST_PROXY_PORT))));
