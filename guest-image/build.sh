@@ -26,7 +26,6 @@ need_tool apt-get apt
 need_tool dpkg-deb dpkg
 need_tool depmod kmod
 need_tool cpio cpio
-need_tool zstd zstd
 need_tool xz xz-utils
 need_tool readelf binutils
 need_tool sha256sum coreutils
@@ -41,7 +40,7 @@ input_hash() {
   local arch=$1 debarch=$2 cc=$3
   {
     echo "arch $arch"
-    pins_for "$debarch"
+    grep "^$debarch " "${VIVARIUM_GUEST_LOCK:-$here/packages.lock}" # suite, package, version
     "$cc" --version | head -n1
     for f in build.sh pins.sh lib/apt.sh lib/fetch.sh lib/rootfs.sh init vsh.c modules.list; do
       echo "== $f"; cat "$here/$f"
@@ -101,7 +100,7 @@ build_arch() {
   make_initramfs "$w/root" "$w/out/initramfs.img"
 
   local size; size=$(stat -c %s "$w/out/initramfs.img")
-  (( size <= 12 * 1024 * 1024 )) || fail "$arch initramfs is $size bytes, over the 12 MiB budget"
+  (( size <= 12 * 1024 * 1024 )) || fail "$arch initramfs is $size bytes (uncompressed), over the 12 MiB budget"
   write_manifest "$arch" "$debarch" "$kver" "$hash" "$w/out"
 
   mkdir -p "$out"
@@ -120,7 +119,7 @@ write_manifest() {
     printf '{\n  "schema": 1,\n  "arch": "%s",\n  "kernelRelease": "%s",\n  "inputHash": "%s",\n' "$arch" "$kver" "$hash"
     printf '  "packages": [\n'
     while read -r p v; do
-      printf '%s    { "name": "%s", "version": "%s", "arch": "%s", "sha256": "%s" }' "$sep" "$p" "$v" "$debarch" \
+      printf '%s    { "name": "%s", "version": "%s", "suite": "%s", "arch": "%s", "sha256": "%s" }' "$sep" "$p" "$v" "$(suite_of "$debarch" "$p")" "$debarch" \
         "$(sha256sum <"$(deb_path "$debarch" "$p" "$v")" | cut -d' ' -f1)"
       sep=$',\n'
     done < <(pins_for "$debarch")

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,29 @@ async function powerOff(vm: DirectVm, ssh: GuestSsh): Promise<void> {
   const res = await Promise.race([vm.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
   ssh.close();
   expect(res, 'qemu did not exit after poweroff -f in the guest').not.toBe('timeout');
+}
+
+/** Rejects when `p` has not settled after `ms` (a hung channel must fail the test, not stall it). */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** Starts an SSH handshake on the channel socket and drops the socket after `ms` (or once ready). */
+async function abortedHandshake(socketPath: string, keys: { clientPrivateKey: string; hostPublicKey: string }, ms: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const sock = netConnect(socketPath);
+    const c = new Client();
+    const done = (): void => { clearTimeout(t); c.destroy(); sock.destroy(); resolve(); };
+    const t = setTimeout(done, ms);
+    c.on('error', () => undefined);
+    c.on('ready', done);
+    sock.on('error', done);
+    sock.once('connect', () => c.connect({
+      sock, username: 'root', privateKey: keys.clientPrivateKey, hostVerifier: hostKeyVerifier(keys.hostPublicKey), readyTimeout: 60_000,
+    }));
+  });
 }
 
 type Snapshot = Record<string, { sha256: string; mtimeMs: number; mode: number }>;
@@ -119,7 +143,7 @@ describe('guest image (direct qemu, TCG)', () => {
     await powerOff(vm, ssh);
   });
 
-  it('arm64: SSH with the pinned host key, uname -m is aarch64, 9p write', async () => {
+  it('arm64: SSH with the pinned host key, uname -m is aarch64, 9p write, power button (gpio-keys)', async () => {
     const share = tempDir('viv-share-arm-');
     const { vm, ssh, bootMs } = await bootAndConnect({ image: arm, share: { hostPath: share, readOnly: false } });
     console.log(JSON.stringify({ metric: 'guest-boot-to-ssh-ms', arch: 'arm64', ms: bootMs }));
@@ -127,7 +151,15 @@ describe('guest image (direct qemu, TCG)', () => {
     const w = await ssh.exec('printf arm64-bytes > /workspace/a.txt');
     expect(w.code, w.stderr).toBe(0);
     expect(readFileSync(join(share, 'a.txt'), 'utf8')).toBe('arm64-bytes');
-    await powerOff(vm, ssh);
+    // QEMU virt's power button is a gpio-keys node (PL061): QMP system_powerdown must power the
+    // guest off through gpio_keys + evdev + acpid, as the ACPI button does on x86.
+    const ready = await ssh.exec('i=0; until pidof acpid >/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; usleep 100000; done; grep -o "^gpio_keys" /proc/modules');
+    expect(ready.code, 'acpid did not start on arm64').toBe(0);
+    expect(ready.stdout.trim()).toBe('gpio_keys');
+    ssh.close();
+    await vm.qmp('system_powerdown');
+    const res = await Promise.race([vm.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+    expect(res, 'arm64 guest ignored the power button (gpio-keys)').not.toBe('timeout');
   });
 
   it('9p read-only: writes, renames, deletes and chmod fail in the guest; host tree unchanged', async () => {
@@ -212,6 +244,91 @@ describe('guest image (direct qemu, TCG)', () => {
     })).rejects.toThrow(/authentication/i);
     await vm.kill();
   });
+
+  it('200 short commands, 8 at a time, over one SSH connection: no channel failures (mkj/dropbear#321)', async () => {
+    // dropbear 2022.83 closes a channel being opened when another session's process exits at
+    // that moment ("Unable to exec"), or dies on common-channel.c:705; the image ships dropbear
+    // from trixie (2025.x) which has the fix. Every command must run and report its own output.
+    const { vm, ssh } = await bootAndConnect({ image: x86 });
+    const total = 200;
+    const parallel = 8;
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < total && failures.length < 16) { // a broken server fails fast, not 200 times
+        const i = next++;
+        try {
+          const r = await withDeadline(ssh.exec(`echo ${i}`), 60_000, `command #${i}`);
+          if (r.code !== 0 || r.stdout !== `${i}\n`) failures.push(`#${i}: code ${r.code} stdout ${JSON.stringify(r.stdout)}`);
+        } catch (e) {
+          failures.push(`#${i}: ${String(e)}`);
+        }
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: parallel }, worker));
+    const ms = Math.round(performance.now() - t0);
+    console.log(JSON.stringify({ metric: 'guest-parallel-exec', total, parallel, ms, failures: failures.length, first: failures.slice(0, 3) }));
+    expect(failures, `${failures.length} of ${total} commands failed`).toEqual([]);
+    expect((await ssh.exec('dropbear -V 2>&1; true')).stdout + '').toMatch(/Dropbear v20(2[4-9]|[3-9]\d)/);
+    await powerOff(vm, ssh);
+  }, 600_000);
+
+  it('handshakes aborted at any point, then a real connection: its commands complete', async () => {
+    // A host that gives up on slow handshakes (e.g. 1.5 s attempts while the guest boots) closes
+    // the channel mid-handshake and connects again at once; the next session must be clean.
+    const { vm, ssh } = await bootAndConnect({ image: x86 });
+    ssh.close();
+    const outcomes: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      const abortAfterMs = [0, 5, 20, 60, 120, 250, 400, 600, 800, 1000, 1200, 1500][round]!;
+      await abortedHandshake(vm.sshSocket, vm.keys, abortAfterMs);
+      try {
+        const c = await connectWithRetry({
+          socketPath: vm.sshSocket, privateKey: vm.keys.clientPrivateKey, hostPublicKey: vm.keys.hostPublicKey,
+          timeoutMs: 60_000, attemptTimeoutMs: 20_000,
+        });
+        const r = await withDeadline(c.exec(`echo round-${round}`), 30_000, `first command after an abort at ${abortAfterMs} ms`);
+        c.close();
+        outcomes.push(r.stdout === `round-${round}\n` ? 'ok' : `round ${round}: wrong output ${JSON.stringify(r.stdout)}`);
+      } catch (e) {
+        outcomes.push(`round ${round} (abort at ${abortAfterMs} ms): ${String(e)}`);
+      }
+    }
+    expect(outcomes.filter((o) => o !== 'ok'), vm.console().slice(-2000)).toEqual([]);
+    await vm.kill();
+  }, 600_000);
+
+  it('connecting during boot with short (1.5 s) handshake attempts: the first command completes', async () => {
+    // Attempts made while the guest boots are queued by QEMU and reach the guest late, after the
+    // client gave up on them; the guest must not hand a stale session to the live client.
+    const outcomes: string[] = [];
+    for (let boot = 0; boot < 3; boot++) {
+      const vm = await bootDirect({ image: x86 });
+      vms.push(vm);
+      let attempts = 0;
+      let c: GuestSsh | undefined;
+      const deadline = Date.now() + SSH_DEADLINE_MS;
+      while (!c && Date.now() < deadline) {
+        attempts++;
+        c = await connectOnce({
+          socketPath: vm.sshSocket, privateKey: vm.keys.clientPrivateKey, hostPublicKey: vm.keys.hostPublicKey,
+          timeoutMs: 1500, attemptTimeoutMs: 1500,
+        }).catch(() => undefined);
+      }
+      if (!c) { outcomes.push(`boot ${boot}: no SSH after ${attempts} attempts`); await vm.kill(); continue; }
+      try {
+        const r = await withDeadline(c.exec('echo first'), 30_000, `boot ${boot}: first command after ${attempts} attempts`);
+        outcomes.push(r.stdout === 'first\n' ? 'ok' : `boot ${boot}: wrong output ${JSON.stringify(r.stdout)}`);
+      } catch (e) {
+        outcomes.push(String(e));
+      }
+      console.log(JSON.stringify({ metric: 'guest-short-attempts', boot, attempts, outcome: outcomes[outcomes.length - 1] }));
+      c.close();
+      await vm.kill();
+    }
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+  }, 600_000);
 
   it('10 consecutive x86_64 boots all reach SSH', async () => {
     const times: number[] = [];

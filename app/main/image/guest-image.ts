@@ -29,7 +29,7 @@ export const guestManifestSchema = z.object({
   arch: z.enum(['x86_64', 'arm64']),
   kernelRelease: z.string().min(1),
   inputHash: z.string(),
-  packages: z.array(z.object({ name: z.string(), version: z.string(), arch: z.string(), sha256: z.string() })),
+  packages: z.array(z.object({ name: z.string(), version: z.string(), suite: z.string().optional(), arch: z.string(), sha256: z.string() })),
   artifacts: z.record(z.string(), digestSchema),
 });
 export type GuestManifest = z.infer<typeof guestManifestSchema>;
