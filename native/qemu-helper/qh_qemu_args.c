@@ -60,6 +60,10 @@ int qh_build_argv(const qh_launch *l, qh_argv *a) {
     bad |= push(a, arm ? "virt" : "q35");
     bad |= push(a, "-cpu");
     bad |= push(a, l->cpu ? l->cpu : kvm ? "host" : QH_TCG_CPU);
+    if (!arm && l->firmware) {
+        bad |= push(a, "-bios");
+        bad |= push(a, l->firmware);
+    }
     bad |= push(a, "-smp");
     bad |= pushf(a, "%u", s->cpus);
     bad |= push(a, "-m");

@@ -19,6 +19,8 @@
 #define QH_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
 /* The TCG CPU model (see qh_qemu_args.c for why). */
 #define QH_TCG_CPU "max"
+/* qboot, shipped with QEMU: boots a PVH vmlinux ~0.5 s sooner than SeaBIOS under TCG. */
+#define QH_QBOOT "/usr/share/qemu/qboot.rom"
 
 /* Inputs of one launch. The fds are the numbers QEMU will see (set up by the child). */
 typedef struct qh_launch {
@@ -28,6 +30,7 @@ typedef struct qh_launch {
     const char *cpu;   /* -cpu model; NULL: "host" under KVM, QH_TCG_CPU under TCG */
     int qmp_fd, channel_fd;
     int vfs_first_fd; /* virtiofs: share i's vhost-user socket is fd vfs_first_fd + i */
+    const char *firmware; /* x86 only: a minimal firmware (qboot) for -bios; NULL: QEMU's default */
 } qh_launch;
 
 /* A NULL-terminated argv that owns its strings. */

@@ -97,7 +97,8 @@ int qh_vm_launch(qh *h, vv_error *err) {
     }
     qh_argv argv;
     /* VIVARIUM_QEMU_CPU overrides the CPU model (diagnosis and benchmarks). */
-    qh_launch l = {s, qemu, vm->accel, getenv("VIVARIUM_QEMU_CPU"), CHILD_QMP_FD, CHILD_CHANNEL_FD, CHILD_VFS_FD};
+    qh_launch l = {s, qemu, vm->accel, getenv("VIVARIUM_QEMU_CPU"), CHILD_QMP_FD, CHILD_CHANNEL_FD, CHILD_VFS_FD,
+                   access(QH_QBOOT, R_OK) == 0 ? QH_QBOOT : NULL};
     if (qh_build_argv(&l, &argv) != 0) {
         vv_error_set(err, VV_INTERNAL, "out of memory building the QEMU command line");
         goto fail;

@@ -38,7 +38,7 @@ int main(void) {
     s.shares[0].read_only = 1;
     strcpy(s.shares[1].tag, "cache");
     s.shares[1].host_path = "/tmp/c";
-    qh_launch l = {&s, "/usr/bin/qemu-system-x86_64", "tcg", NULL, 3, 4, 5};
+    qh_launch l = {&s, "/usr/bin/qemu-system-x86_64", "tcg", NULL, 3, 4, 5, QH_QBOOT};
     qh_argv a;
     CHECK(&ts, qh_build_argv(&l, &a) == 0);
     CHECK(&ts, a.v[a.n] == NULL);
@@ -46,6 +46,7 @@ int main(void) {
     CHECK(&ts, has_pair(&a, "-M", "q35"));
     CHECK(&ts, has_pair(&a, "-accel", "tcg"));
     CHECK(&ts, has_pair(&a, "-cpu", "max"));
+    CHECK(&ts, has_pair(&a, "-bios", "/usr/share/qemu/qboot.rom"));
     CHECK(&ts, has_pair(&a, "-smp", "2"));
     CHECK(&ts, has_pair(&a, "-m", "512"));
     CHECK(&ts, has_pair(&a, "-kernel", "/img/vmlinux"));
@@ -71,20 +72,21 @@ int main(void) {
     /* arm64 guests: virt machine, PL011 console; KVM uses the host CPU model. */
     strcpy(s.arch, "arm64");
     s.n_shares = 0;
-    qh_launch k = {&s, "/usr/bin/qemu-system-aarch64", "kvm", NULL, 3, 4, 5};
+    qh_launch k = {&s, "/usr/bin/qemu-system-aarch64", "kvm", NULL, 3, 4, 5, QH_QBOOT};
     CHECK(&ts, qh_build_argv(&k, &a) == 0);
     CHECK(&ts, has_pair(&a, "-M", "virt"));
     CHECK(&ts, has_pair(&a, "-cpu", "host"));
     CHECK(&ts, has_pair(&a, "-accel", "kvm"));
     CHECK(&ts, has_pair(&a, "-append", "quiet vivarium.share=9p console=ttyAMA0 panic=-1 cryptomgr.notests"));
     CHECK(&ts, value_of(&a, "-fsdev", "") == NULL);
+    CHECK(&ts, value_of(&a, "-bios", "") == NULL); /* qboot is x86 firmware */
     qh_argv_free(&a);
 
     /* virtiofs: a shared memfd RAM backend and one vhost-user-fs device per share. */
     strcpy(s.arch, "x86_64");
     strcpy(s.share_kind, "virtiofs");
     s.n_shares = 2;
-    qh_launch v = {&s, "/usr/bin/qemu-system-x86_64", "tcg", NULL, 3, 4, 5};
+    qh_launch v = {&s, "/usr/bin/qemu-system-x86_64", "tcg", NULL, 3, 4, 5, NULL};
     CHECK(&ts, qh_build_argv(&v, &a) == 0);
     CHECK(&ts, has_pair(&a, "-object", "memory-backend-memfd,id=mem0,size=512M,share=on"));
     CHECK(&ts, has_pair(&a, "-numa", "node,memdev=mem0"));
