@@ -200,11 +200,14 @@ export const egressRecordSchema = z.object({
   method: z.string().nullable(),
   decision: z.enum(['allowed', 'blocked-by-policy', 'blocked-private-address']),
   reason: z.string(),
+  /** The address connected to, when a connection was made. */
   address: z.string().nullable(),
+  /** The HTTP status the guest got (for CONNECT: 200 when the tunnel opened). */
   status: z.number().int().nullable(),
   bytesUp: z.number().int().nonnegative(),
   bytesDown: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative(),
+  /** Set when an allowed request failed (name did not resolve, connection refused...). */
   error: z.string().optional(),
 });
 export type EgressRecordInfo = z.infer<typeof egressRecordSchema>;

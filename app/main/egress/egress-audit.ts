@@ -7,31 +7,16 @@
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { egressRecordSchema } from '../../shared/contract-schemas.js';
 
 /** File name of a task's egress log inside `tasks/<id>/`. */
 export const EGRESS_LOG_FILE = 'egress.jsonl';
 
-/** One proxied request as logged. `bytesUp`/`bytesDown` count bytes to/from the destination. */
-export const egressRecordSchema = z.object({
-  time: z.string(),
-  workspaceId: z.string(),
-  taskId: z.string().nullable(),
-  host: z.string(),
-  port: z.number().int(),
-  kind: z.enum(['connect', 'http']),
-  method: z.string().nullable(),
-  decision: z.enum(['allowed', 'blocked-by-policy', 'blocked-private-address']),
-  reason: z.string(),
-  /** The address connected to, when a connection was made. */
-  address: z.string().nullable(),
-  /** The HTTP status the guest got (for CONNECT: 200 when the tunnel opened). */
-  status: z.number().int().nullable(),
-  bytesUp: z.number().int().nonnegative(),
-  bytesDown: z.number().int().nonnegative(),
-  durationMs: z.number().nonnegative(),
-  /** Set when an allowed request failed (name did not resolve, connection refused...). */
-  error: z.string().optional(),
-});
+/**
+ * One proxied request as logged: the contract's record shape (app/shared), so what the file holds
+ * is exactly what the window shows. `bytesUp`/`bytesDown` count bytes to/from the destination.
+ */
+export { egressRecordSchema };
 export type EgressRecord = z.infer<typeof egressRecordSchema>;
 
 /** The line written once when a file reaches its cap. */

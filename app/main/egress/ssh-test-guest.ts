@@ -6,9 +6,10 @@
  */
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import ssh2, { type Connection } from 'ssh2';
+import { generateEd25519 } from '../image/vm-keys.js';
 
-// ssh2 is CommonJS; node's ESM loader cannot see all its named exports (Server, utils).
-const { Client, Server, utils } = ssh2;
+// ssh2 is CommonJS; node's ESM loader cannot see all its named exports (Client, Server).
+const { Client, Server } = ssh2;
 
 /** A running stand-in guest plus a host-side client connected to it. */
 export interface TestGuest {
@@ -21,7 +22,7 @@ export interface TestGuest {
 
 /** Starts the stand-in guest and connects a client to it. */
 export async function startTestGuest(): Promise<TestGuest> {
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = generateEd25519('test-guest-host');
   const listeners: NetServer[] = [];
   const forwardedPorts: number[] = [];
   const conns: Connection[] = [];

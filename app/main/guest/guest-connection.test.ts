@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, utils, type Connection } from 'ssh2';
+import { Server, type Connection } from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateVmKeys, publicKeyBlob } from '../image/vm-keys.js';
+import { generateEd25519, generateVmKeys, publicKeyBlob } from '../image/vm-keys.js';
 import { GuestConnection } from './guest-connection.js';
 
 let dir: string;
@@ -95,7 +95,7 @@ describe('GuestConnection', () => {
 
   it('refuses a guest whose host key is not the pinned one, without retrying', async () => {
     const sock = join(dir, 's.sock');
-    await startServer(sock, utils.generateKeyPairSync('ed25519').private);
+    await startServer(sock, generateEd25519('other-host').private);
     const t0 = Date.now();
     await expect(GuestConnection.open(endpoint(sock), { timeoutMs: 20_000 })).rejects.toThrow(/not the one pinned/);
     expect(Date.now() - t0).toBeLessThan(10_000);

@@ -32,11 +32,12 @@ export function generateVmKeys(vmId = 'vm'): VmKeys {
 }
 
 /**
- * One ed25519 pair from ssh2. ssh2 1.17 strips every leading zero byte of the DER bit string,
+ * One well-formed ed25519 pair in OpenSSH format (also for test SSH servers: never call ssh2's
+ * generator directly). ssh2 1.17 strips every leading zero byte of the DER bit string,
  * so a public key that starts with 0x00 (1 in 256) comes out 31 bytes long and unusable; such
  * a pair is detected here and drawn again.
  */
-function generateEd25519(comment: string): { private: string; public: string } {
+export function generateEd25519(comment: string): { private: string; public: string } {
   for (let attempt = 0; attempt < 16; attempt++) {
     const k = ssh2.utils.generateKeyPairSync('ed25519', { comment });
     const blob = publicKeyBlob(k.public);
