@@ -95,6 +95,10 @@ const char *qh_state_name(qh_state s);
 /* Launches QEMU for a validated spec (state must be STARTING). 0, or -1 with err set and
  * everything created removed. */
 int qh_vm_launch(qh *h, vv_error *err);
+/* In a freshly forked child of the helper (`parent`): MUST run first. The child dies with the
+ * helper whatever kills it (PR_SET_PDEATHSIG, and _exit if the helper is already gone), gets a
+ * clean signal mask and default SIGPIPE. Returns an fd open on /dev/null (or -1). */
+int qh_child_prepare(pid_t parent);
 /* Sends one QMP command line. The lines are tiny; if the socket is full (EAGAIN) the command
  * is logged and dropped (the only repeated one, system_powerdown, is retried anyway). */
 void qh_qmp_send(qh *h, const char *json);

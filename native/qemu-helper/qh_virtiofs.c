@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -90,13 +89,7 @@ static int start_one(qh *h, size_t i, vv_error *err) {
     pid_t pid = fork();
     if (pid == 0) {
         char why[512] = "";
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(126);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        int devnull = open("/dev/null", O_RDWR);
+        int devnull = qh_child_prepare(parent); /* virtiofsd dies with the helper */
         dup2(devnull, 0);
         dup2(devnull, 1); /* never our protocol stdout */
         fcntl(lst, F_SETFD, 0); /* virtiofsd inherits the listener */

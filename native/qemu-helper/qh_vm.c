@@ -43,16 +43,20 @@ fail:
     return -1;
 }
 
-/* In the child: arrange fds and signals, then exec QEMU. Never returns. */
-static void exec_qemu(pid_t parent, char *const argv[], int qmp, int chan, int errw, const int *vfs, size_t nvfs) {
-    /* QEMU dies with the helper, whatever kills the helper (SIGKILL included). */
+int qh_child_prepare(pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(126);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    int devnull = open("/dev/null", O_RDWR);
+    return open("/dev/null", O_RDWR);
+}
+
+/* In the child: arrange fds and signals, then exec QEMU. Never returns. */
+static void exec_qemu(pid_t parent, char *const argv[], int qmp, int chan, int errw, const int *vfs, size_t nvfs) {
+    /* QEMU dies with the helper, whatever kills the helper (SIGKILL included). */
+    int devnull = qh_child_prepare(parent);
     /* Move the fds above the target numbers first so dup2 never clobbers one. */
     qmp = fcntl(qmp, F_DUPFD, 10);
     chan = fcntl(chan, F_DUPFD, 10);
