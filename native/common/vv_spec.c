@@ -1,5 +1,6 @@
 /* vv_spec: VmSpec validation. Every failure names the member and the real cause. */
 #include "vv_spec.h"
+#include "vv_spec_rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +20,18 @@ void vv_spec_free(vv_spec *spec) {
     free(spec->channel_path);
     free(spec->console_log);
     for (size_t i = 0; i < spec->n_shares; i++) free(spec->shares[i].host_path);
+    for (size_t i = 0; i < spec->n_disks; i++) free(spec->disks[i].host_path);
+    for (size_t i = 0; i < spec->n_data_channels; i++) free(spec->data_channels[i].path);
     memset(spec, 0, sizeof *spec);
 }
 
-static int in_list(const char *const *list, const char *s) {
+int vv_in_list(const char *const *list, const char *s) {
     for (; list && *list; list++)
         if (strcmp(*list, s) == 0) return 1;
     return 0;
 }
 
-static void list_text(const char *const *list, char *out, size_t cap) {
+void vv_list_text(const char *const *list, char *out, size_t cap) {
     out[0] = '\0';
     for (; list && *list; list++) {
         size_t n = strlen(out);
@@ -38,7 +41,7 @@ static void list_text(const char *const *list, char *out, size_t cap) {
     }
 }
 
-static int match_chars(const char *s, const char *allowed_extra, int allow_upper) {
+int vv_match_chars(const char *s, const char *allowed_extra, int allow_upper) {
     for (; *s; s++) {
         char c = *s;
         int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -49,7 +52,7 @@ static int match_chars(const char *s, const char *allowed_extra, int allow_upper
 }
 
 /* Reads an optional string member; -1 on a wrong type. *out is NULL when absent. */
-static int get_str(const vj_value *params, const char *member, const char *label, const char **out,
+int vv_get_str(const vj_value *params, const char *member, const char *label, const char **out,
                    int required, vv_error *err) {
     const vj_value *v = vj_get(params, member);
     *out = NULL;
@@ -85,7 +88,7 @@ static void cause_path(vv_error *err, const char *path, int e) {
 }
 
 /* An absolute path naming an existing thing of `want` kind (FILE or DIR). */
-static int check_existing(const vv_platform *pf, const char *label, const char *path,
+int vv_check_existing(const vv_platform *pf, const char *label, const char *path,
                           vv_path_kind want, vv_error *err) {
     if (!pf->is_absolute(pf->ctx, path)) {
         vv_error_set(err, VV_INVALID_ARGUMENT, "%s: \"%.300s\" is not an absolute path", label, path);
@@ -120,7 +123,7 @@ static int parent_of(const char *path, char *out, size_t cap) {
 }
 
 /* A path where the helper creates something: absolute, parent directory exists. */
-static int check_creatable(const vv_platform *pf, const char *label, const char *path, int must_not_exist,
+int vv_check_creatable(const vv_platform *pf, const char *label, const char *path, int must_not_exist,
                            vv_error *err) {
     char parent[4096];
     if (!pf->is_absolute(pf->ctx, path) || parent_of(path, parent, sizeof parent) != 0) {
@@ -150,14 +153,34 @@ static int check_creatable(const vv_platform *pf, const char *label, const char 
     return 0;
 }
 
+int vv_check_channel_endpoint(const vv_platform *pf, const char *label, const char *path, vv_error *err) {
+    if (pf->check_channel_path) {
+        if (pf->check_channel_path(pf->ctx, path, err) == 0) return 0;
+        /* The platform's check words its messages for channelPath; name the real member. */
+        size_t n = strlen("channelPath");
+        if (strcmp(label, "channelPath") != 0 && strncmp(err->message, "channelPath", n) == 0) {
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "%s%s", label, err->message + n);
+            snprintf(err->message, sizeof err->message, "%s", msg);
+        }
+        return -1;
+    }
+    if (strlen(path) > VV_MAX_CHANNEL_PATH) {
+        vv_error_set(err, VV_INVALID_ARGUMENT, "%s is %zu bytes; unix sockets allow at most %d", label,
+                     strlen(path), VV_MAX_CHANNEL_PATH);
+        return -1;
+    }
+    return vv_check_creatable(pf, label, path, 1, err);
+}
+
 static int pick_kind(const vj_value *params, const char *member, const char *const *allowed,
                      char *out, size_t cap, vv_error *err) {
     const char *s;
     char all[160];
-    if (get_str(params, member, member, &s, 0, err) != 0) return -1;
+    if (vv_get_str(params, member, member, &s, 0, err) != 0) return -1;
     if (!s) s = allowed && allowed[0] ? allowed[0] : "";
-    if (!in_list(allowed, s) || strlen(s) >= cap) {
-        list_text(allowed, all, sizeof all);
+    if (!vv_in_list(allowed, s) || strlen(s) >= cap) {
+        vv_list_text(allowed, all, sizeof all);
         vv_error_set(err, VV_UNSUPPORTED, "%s \"%.40s\" is not offered by this helper (offered: %s)",
                      member, s, all[0] ? all : "none");
         return -1;
@@ -187,9 +210,9 @@ static int parse_shares(const vj_value *params, const vv_platform *pf, vv_spec *
             return -1;
         }
         snprintf(label, sizeof label, "shares[%zu].tag", i);
-        if (get_str(s, "tag", label, &tag, 1, err) != 0) return -1;
+        if (vv_get_str(s, "tag", label, &tag, 1, err) != 0) return -1;
         size_t n = strlen(tag);
-        if (n < 1 || n > 31 || !(tag[0] >= 'a' && tag[0] <= 'z') || !match_chars(tag, "_-", 0)) {
+        if (n < 1 || n > 31 || !(tag[0] >= 'a' && tag[0] <= 'z') || !vv_match_chars(tag, "_-", 0)) {
             vv_error_set(err, VV_INVALID_ARGUMENT,
                          "%s \"%.40s\" must match [a-z][a-z0-9_-]{0,30}", label, tag);
             return -1;
@@ -200,8 +223,8 @@ static int parse_shares(const vj_value *params, const vv_platform *pf, vv_spec *
                 return -1;
             }
         snprintf(label, sizeof label, "shares[%zu].hostPath", i);
-        if (get_str(s, "hostPath", label, &host, 1, err) != 0) return -1;
-        if (check_existing(pf, label, host, VV_PATH_DIR, err) != 0) return -1;
+        if (vv_get_str(s, "hostPath", label, &host, 1, err) != 0) return -1;
+        if (vv_check_existing(pf, label, host, VV_PATH_DIR, err) != 0) return -1;
         const vj_value *ro = vj_get(s, "readOnly");
         if (ro && ro->type != VJ_BOOL) {
             vv_error_set(err, VV_INVALID_ARGUMENT, "shares[%zu].readOnly must be a boolean", i);
@@ -222,31 +245,31 @@ static int parse_all(const vj_value *params, const vv_limits *lim, const vv_plat
     const char *s;
     uint64_t u;
     if (!params) { vv_error_set(err, VV_INVALID_ARGUMENT, "start needs params (a VmSpec)"); return -1; }
-    if (get_str(params, "name", "name", &s, 1, err) != 0) return -1;
-    if (strlen(s) < 1 || strlen(s) > 64 || !match_chars(s, "._-", 1)) {
+    if (vv_get_str(params, "name", "name", &s, 1, err) != 0) return -1;
+    if (strlen(s) < 1 || strlen(s) > 64 || !vv_match_chars(s, "._-", 1)) {
         vv_error_set(err, VV_INVALID_ARGUMENT, "name \"%.80s\" must match [A-Za-z0-9._-]{1,64}", s);
         return -1;
     }
     strcpy(spec->name, s);
-    if (get_str(params, "arch", "arch", &s, 0, err) != 0) return -1;
+    if (vv_get_str(params, "arch", "arch", &s, 0, err) != 0) return -1;
     if (!s) s = lim->host_arch;
-    if (!in_list(lim->guest_archs, s) || strlen(s) >= sizeof spec->arch) {
+    if (!vv_in_list(lim->guest_archs, s) || strlen(s) >= sizeof spec->arch) {
         char all[160];
-        list_text(lim->guest_archs, all, sizeof all);
+        vv_list_text(lim->guest_archs, all, sizeof all);
         vv_error_set(err, VV_UNSUPPORTED, "arch \"%.40s\" cannot be booted by this helper here (can: %s)", s,
                      all[0] ? all : "none");
         return -1;
     }
     strcpy(spec->arch, s);
-    if (get_str(params, "kernel", "kernel", &s, 1, err) != 0 ||
-        check_existing(pf, "kernel", s, VV_PATH_FILE, err) != 0)
+    if (vv_get_str(params, "kernel", "kernel", &s, 1, err) != 0 ||
+        vv_check_existing(pf, "kernel", s, VV_PATH_FILE, err) != 0)
         return -1;
     spec->kernel = vv_strdup(s);
-    if (get_str(params, "initrd", "initrd", &s, 1, err) != 0 ||
-        check_existing(pf, "initrd", s, VV_PATH_FILE, err) != 0)
+    if (vv_get_str(params, "initrd", "initrd", &s, 1, err) != 0 ||
+        vv_check_existing(pf, "initrd", s, VV_PATH_FILE, err) != 0)
         return -1;
     spec->initrd = vv_strdup(s);
-    if (get_str(params, "cmdline", "cmdline", &s, 0, err) != 0) return -1;
+    if (vv_get_str(params, "cmdline", "cmdline", &s, 0, err) != 0) return -1;
     if (!s) s = "";
     if (strlen(s) > VV_MAX_CMDLINE) {
         vv_error_set(err, VV_INVALID_ARGUMENT, "cmdline is %zu bytes; at most %d are allowed", strlen(s),
@@ -269,23 +292,15 @@ static int parse_all(const vj_value *params, const vv_limits *lim, const vv_plat
     if (pick_kind(params, "channelKind", lim->channel_kinds, spec->channel_kind, sizeof spec->channel_kind,
                   err) != 0)
         return -1;
-    if (get_str(params, "channelPath", "channelPath", &s, 1, err) != 0) return -1;
-    if (pf->check_channel_path) {
-        if (pf->check_channel_path(pf->ctx, s, err) != 0) return -1;
-    } else {
-        if (strlen(s) > VV_MAX_CHANNEL_PATH) {
-            vv_error_set(err, VV_INVALID_ARGUMENT, "channelPath is %zu bytes; unix sockets allow at most %d",
-                         strlen(s), VV_MAX_CHANNEL_PATH);
-            return -1;
-        }
-        if (check_creatable(pf, "channelPath", s, 1, err) != 0) return -1;
-    }
+    if (vv_get_str(params, "channelPath", "channelPath", &s, 1, err) != 0 ||
+        vv_check_channel_endpoint(pf, "channelPath", s, err) != 0)
+        return -1;
     spec->channel_path = vv_strdup(s);
     u = 22;
     if (get_uint(params, "guestPort", 1, 65535, &u, 0, err) != 0) return -1;
     spec->guest_port = (unsigned)u;
-    if (get_str(params, "consoleLog", "consoleLog", &s, 1, err) != 0 ||
-        check_creatable(pf, "consoleLog", s, 0, err) != 0)
+    if (vv_get_str(params, "consoleLog", "consoleLog", &s, 1, err) != 0 ||
+        vv_check_creatable(pf, "consoleLog", s, 0, err) != 0)
         return -1;
     spec->console_log = vv_strdup(s);
     if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->channel_path || !spec->console_log) {
@@ -295,10 +310,18 @@ static int parse_all(const vj_value *params, const vv_limits *lim, const vv_plat
     return 0;
 }
 
-int vv_spec_parse(const vj_value *params, const vv_limits *limits, const vv_platform *pf, vv_spec *spec,
-                  vv_error *err) {
+int vv_spec_parse_with(const vj_value *params, const vv_limits *limits, const vv_device_limits *devices,
+                       const vv_platform *pf, vv_spec *spec, vv_error *err) {
+    static const vv_device_limits none = {NULL, 0, 0};
     memset(spec, 0, sizeof *spec);
-    if (parse_all(params, limits, pf, spec, err) == 0) return 0;
+    if (parse_all(params, limits, pf, spec, err) == 0 &&
+        vv_spec_parse_devices(params, devices ? devices : &none, pf, spec, err) == 0)
+        return 0;
     vv_spec_free(spec);
     return -1;
+}
+
+int vv_spec_parse(const vj_value *params, const vv_limits *limits, const vv_platform *pf, vv_spec *spec,
+                  vv_error *err) {
+    return vv_spec_parse_with(params, limits, NULL, pf, spec, err);
 }

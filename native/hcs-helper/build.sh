@@ -15,7 +15,7 @@ fi
 
 sources=("$here"/hcs_*.c "$common"/vv_buf.c "$common"/vv_json_parse.c "$common"/vv_json_write.c
          "$common"/vv_error.c "$common"/vv_lines.c "$common"/vv_log.c "$common"/vv_proto.c
-         "$common"/vv_spec.c)
+         "$common"/vv_spec.c "$common"/vv_spec_devices.c)
 headers=("$here"/*.h "$common"/*.h "$here/build.sh")
 
 if [[ -f "$out" ]]; then

@@ -60,6 +60,7 @@ int hcs_api_load(hcs_api *api, hcs_probe *p) {
     RESOLVE(ModifyComputeSystem, "HcsModifyComputeSystem");
     RESOLVE(SetComputeSystemCallback, "HcsSetComputeSystemCallback");
     RESOLVE(GrantVmAccess, "HcsGrantVmAccess");
+    RESOLVE(RevokeVmAccess, "HcsRevokeVmAccess");
     p->available = 1;
     return 0;
 fail:

@@ -28,6 +28,7 @@ typedef struct hcs_api {
     __typeof__(&HcsModifyComputeSystem) ModifyComputeSystem;
     __typeof__(&HcsSetComputeSystemCallback) SetComputeSystemCallback;
     __typeof__(&HcsGrantVmAccess) GrantVmAccess;
+    __typeof__(&HcsRevokeVmAccess) RevokeVmAccess;
 } hcs_api;
 
 /* What the probe found; `reason` is the user-facing sentence when not available. */

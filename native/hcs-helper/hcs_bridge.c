@@ -93,7 +93,7 @@ static SOCKET dial_guest(hcs_bridge *b) {
         SOCKET s = connect_guest(b, &e);
         if (s != INVALID_SOCKET) return s;
         if (e == WSAEAFNOSUPPORT || e == WSAEPROTONOSUPPORT || hcs_now_ms() >= deadline) {
-            fprintf(stderr, "hcs-helper: agent channel: connect to guest port %u failed (WSA error %d)\n", b->port, e);
+            fprintf(stderr, "hcs-helper: channel to guest port %u: connect failed (WSA error %d)\n", b->port, e);
             return INVALID_SOCKET;
         }
         if (WaitForSingleObject(b->stop, 200) == WAIT_OBJECT_0) return INVALID_SOCKET;
@@ -210,7 +210,7 @@ static void start_session(hcs_bridge *b, HANDLE client) {
     if (r) r->done = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (!r || !r->done) {
         if (r) free(r);
-        fprintf(stderr, "hcs-helper: agent channel: refusing a client (too many sessions)\n");
+        fprintf(stderr, "hcs-helper: channel to guest port %u: refusing a client (too many sessions)\n", b->port);
         DisconnectNamedPipe(client);
         CloseHandle(client);
         LeaveCriticalSection(&b->lock);
@@ -257,7 +257,7 @@ static DWORD WINAPI accept_thread(LPVOID arg) {
         /* Keep a listening instance so the pipe name exists for the VM's whole life. */
         b->listening = new_instance(b, 0);
         if (b->listening == INVALID_HANDLE_VALUE)
-            fprintf(stderr, "hcs-helper: agent channel: CreateNamedPipe failed (%lu)\n", GetLastError());
+            fprintf(stderr, "hcs-helper: channel to guest port %u: CreateNamedPipe failed (%lu)\n", b->port, GetLastError());
         start_session(b, client);
     }
     if (ov.hEvent) CloseHandle(ov.hEvent);

@@ -1,6 +1,7 @@
 /*
- * hcs_bridge: the agent channel. A named pipe that only the current user can open; each
- * client gets its own AF_HYPERV stream to the guest's vsock port, relayed both ways.
+ * hcs_bridge: one channel endpoint (the SSH agent channel, or a data channel). A named pipe
+ * that only the current user can open; each client gets its own AF_HYPERV stream to the
+ * guest's vsock port, relayed both ways.
  * Windows only. Node/Electron cannot open AF_HYPERV sockets (BACKENDS.md pitfall 1), so main
  * hands this pipe to ssh2 as its stream.
  *

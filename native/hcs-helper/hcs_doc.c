@@ -57,6 +57,22 @@ uint32_t hcs_plan9_flags(int read_only, int identity) {
 
 static int nonempty(const char *s) { return s && *s; }
 
+/* One ServiceTable entry: the vsock port's service GUID, connectable with `connect_sddl`. */
+static void service_entry(vj_writer *w, uint32_t port, const char *connect_sddl) {
+    char service[37];
+    hcs_vsock_service_id(port, service);
+    vj_key(w, service);
+    vj_obj_begin(w);
+    vj_key(w, "BindSecurityDescriptor"); vj_str(w, HCS_SDDL_DENY_ALL);
+    vj_key(w, "ConnectSecurityDescriptor"); vj_str(w, connect_sddl);
+    vj_key(w, "AllowWildcardBinds"); vj_bool(w, 0);
+    vj_obj_end(w);
+}
+
+int hcs_is_vhdx_header(const void *head, size_t n) {
+    return head && n >= HCS_VHDX_SIGNATURE_LEN && memcmp(head, HCS_VHDX_SIGNATURE, HCS_VHDX_SIGNATURE_LEN) == 0;
+}
+
 int hcs_doc_compute_system(vv_buf *out, const hcs_vm_config *c, const char **why) {
     const char *dummy;
     if (!why) why = &dummy;
@@ -70,6 +86,16 @@ int hcs_doc_compute_system(vv_buf *out, const hcs_vm_config *c, const char **why
     else if (!nonempty(c->console_pipe) || strncmp(c->console_pipe, "\\\\.\\pipe\\", 9) != 0)
         *why = "console pipe name";
     else if (c->agent_port == 0 || c->agent_port > 0x7fffffffu) *why = "agent port";
+    else if (c->n_disks > HCS_MAX_DISKS || (c->n_disks && !c->disks)) *why = "disk list";
+    else if (c->n_data_ports > HCS_MAX_DATA_PORTS || (c->n_data_ports && !c->data_ports)) *why = "data port list";
+    for (size_t i = 0; !*why && i < c->n_disks; i++)
+        if (!nonempty(c->disks[i].path)) *why = "disk path";
+    for (size_t i = 0; !*why && i < c->n_data_ports; i++) {
+        uint32_t p = c->data_ports[i];
+        if (p == 0 || p == 0xffffffffu || p == c->agent_port) *why = "data port";
+        for (size_t j = 0; !*why && j < i; j++)
+            if (c->data_ports[j] == p) *why = "data port";
+    }
     if (*why) return -1;
 
     vv_buf sddl = {0};
@@ -78,8 +104,6 @@ int hcs_doc_compute_system(vv_buf *out, const hcs_vm_config *c, const char **why
         *why = "user SID";
         return -1;
     }
-    char service[37];
-    hcs_vsock_service_id(c->agent_port, service);
 
     vj_writer w;
     vj_writer_init(&w, out);
@@ -136,16 +160,37 @@ int hcs_doc_compute_system(vv_buf *out, const hcs_vm_config *c, const char **why
     vj_key(&w, "DefaultConnectSecurityDescriptor"); vj_str(&w, HCS_SDDL_DENY_ALL);
     vj_key(&w, "ServiceTable");
     vj_obj_begin(&w);
-    vj_key(&w, service);
-    vj_obj_begin(&w);
-    /* Only SYSTEM and the user may connect to the agent's port; nobody may bind it. */
-    vj_key(&w, "BindSecurityDescriptor"); vj_str(&w, HCS_SDDL_DENY_ALL);
-    vj_key(&w, "ConnectSecurityDescriptor"); vj_str(&w, vv_buf_str(&sddl));
-    vj_key(&w, "AllowWildcardBinds"); vj_bool(&w, 0);
-    vj_obj_end(&w);
+    /* Only SYSTEM and the user may connect to the agent's port and the data channels' ports;
+     * nobody may bind them. */
+    service_entry(&w, c->agent_port, vv_buf_str(&sddl));
+    for (size_t i = 0; i < c->n_data_ports; i++) service_entry(&w, c->data_ports[i], vv_buf_str(&sddl));
     vj_obj_end(&w); /* ServiceTable */
     vj_obj_end(&w); /* HvSocketConfig */
     vj_obj_end(&w); /* HvSocket */
+    if (c->n_disks) {
+        /* Controller "0" (WSL's key; hcsshim's newer code uses GUID keys). The attachments are
+         * in the create document, not hot-added, because the root file system must be there at
+         * boot. ReadOnly is enforced by the host's virtual disk stack. */
+        vj_key(&w, "Scsi");
+        vj_obj_begin(&w);
+        vj_key(&w, "0");
+        vj_obj_begin(&w);
+        vj_key(&w, "Attachments");
+        vj_obj_begin(&w);
+        for (size_t i = 0; i < c->n_disks; i++) {
+            char lun[24];
+            snprintf(lun, sizeof lun, "%zu", i);
+            vj_key(&w, lun);
+            vj_obj_begin(&w);
+            vj_key(&w, "Type"); vj_str(&w, "VirtualDisk");
+            vj_key(&w, "Path"); vj_str(&w, c->disks[i].path);
+            vj_key(&w, "ReadOnly"); vj_bool(&w, c->disks[i].read_only);
+            vj_obj_end(&w);
+        }
+        vj_obj_end(&w); /* Attachments */
+        vj_obj_end(&w); /* "0" */
+        vj_obj_end(&w); /* Scsi */
+    }
     /* Shares are added after start with HcsModifyComputeSystem, as hcsshim and WSL do. */
     vj_key(&w, "Plan9");
     vj_obj_begin(&w);

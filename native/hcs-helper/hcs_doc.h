@@ -31,6 +31,16 @@
 /* SDDL that denies everyone: used for every hvsocket service except the agent's port. */
 #define HCS_SDDL_DENY_ALL "D:P(D;;FA;;;WD)"
 
+/* A disk on SCSI controller 0 at LUN = its index (the guest's sda, sdb… in spec order). */
+typedef struct hcs_disk {
+    const char *path; /* Windows path of a VHDX file */
+    int read_only;    /* HCS attaches it read-only: the guest cannot change the file */
+} hcs_disk;
+
+/* The first bytes of every VHDX file: the file type identifier's signature (MS-VHDX 2.2.1). */
+#define HCS_VHDX_SIGNATURE "vhdxfile"
+#define HCS_VHDX_SIGNATURE_LEN 8
+
 /* Everything the compute-system document depends on. Strings are UTF-8; paths are Windows paths. */
 typedef struct hcs_vm_config {
     const char *owner;        /* shown by `hcsdiag list`; "vivarium" */
@@ -42,7 +52,15 @@ typedef struct hcs_vm_config {
     const char *console_pipe; /* \\.\pipe\... that COM1 (guest ttyS0) connects to */
     unsigned agent_port;      /* guest vsock port of the SSH server; the only connectable service */
     const char *user_sid;     /* string SID allowed to connect to agent_port, besides SYSTEM */
+    const hcs_disk *disks;    /* n_disks (at most HCS_MAX_DISKS) VHDX attachments, in order */
+    size_t n_disks;
+    const uint32_t *data_ports; /* guest vsock ports of the data channels: connectable like agent_port */
+    size_t n_data_ports;
 } hcs_vm_config;
+
+/* Bounds of the document builder (the protocol allows 4 of each). */
+#define HCS_MAX_DISKS 64
+#define HCS_MAX_DATA_PORTS 16
 
 /* One granted folder, added with HcsModifyComputeSystem after start. */
 typedef struct hcs_share {
@@ -70,8 +88,10 @@ int hcs_doc_kernel_cmdline(vv_buf *out, const char *user_cmdline, unsigned plan9
 
 /* Appends the schema-v2 compute-system document for HcsCreateComputeSystem: direct kernel
  * boot, memory and processors, COM1 to the console pipe, hvsocket connectable only on the
- * agent port, an empty Plan9 device, no network adapter. Returns 0, or -1 when a member is
- * missing or out of range (with `why` naming it) or memory ran out. */
+ * agent port and the data-channel ports, the disks as VirtualDisk attachments of SCSI
+ * controller "0" (no Scsi member without disks), an empty Plan9 device, no network adapter.
+ * Returns 0, or -1 when a member is missing or out of range (with `why` naming it; nothing is
+ * appended then) or memory ran out. */
 int hcs_doc_compute_system(vv_buf *out, const hcs_vm_config *c, const char **why);
 
 /* Appends the HcsModifyComputeSystem request that adds one Plan 9 share on `port`. `identity`
@@ -91,6 +111,9 @@ typedef struct hcs_guid {
     uint16_t data2, data3;
     uint8_t data4[8];
 } hcs_guid;
+
+/* True when the first n bytes of a file start with the VHDX signature. */
+int hcs_is_vhdx_header(const void *head, size_t n);
 
 /* Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (any case, no braces). Returns 0 or -1. */
 int hcs_parse_guid_text(const char *text, hcs_guid *out);

@@ -38,7 +38,10 @@ typedef struct hcs_vm {
     HCS_SYSTEM sys;       /* (L) set once created */
     HCS_OPERATION op;     /* (L) the boot operation being waited for, or NULL */
     hcs_console console;
-    hcs_bridge bridge;
+    hcs_bridge bridge;    /* the SSH channel */
+    hcs_bridge data_bridges[VV_MAX_DATA_CHANNELS]; /* spec.data_channels[i]; zeroed when unused */
+    const char *granted[2 + VV_MAX_DISKS]; /* files HcsGrantVmAccess opened to the VM (spec strings) */
+    size_t n_granted;
     HANDLE exited;        /* manual-reset: HCS reported the VM gone (or we know it is) */
     HANDLE force_now;     /* manual-reset: stdin EOF; a graceful stop must not wait longer */
     int closing;          /* (L) the VM thread is tearing down: no new stop thread */
@@ -93,5 +96,25 @@ void hcs_vm_cancel_start(hcs_helper *h);
 void hcs_vm_force_quit(hcs_helper *h);
 /* Writes the members of a status/start result for the current VM (lock held). */
 void hcs_vm_write_status(hcs_helper *h, vj_writer *w);
+
+/* ---- hcs_devices.c: disks and data channels of one boot ---- */
+
+/* Validation (before the hypervisor is asked): every disk's file starts with the VHDX
+ * signature, so a raw image gets a clear error instead of an HCS failure. 0, or -1 with err. */
+int hcs_check_disk_images(const vv_spec *spec, vv_error *err);
+/* Grants the VM's account access to every disk, before the compute system is created. A failure
+ * is fatal (the VM could not open the disk). Recorded grants are revoked by hcs_revoke_grants. */
+int hcs_grant_disks(hcs_helper *h, hcs_vm *vm, vv_error *err);
+/* Grants access to the kernel and initrd; failures are logged only. */
+void hcs_grant_boot_files(hcs_helper *h, hcs_vm *vm);
+/* Removes every grant this boot made (teardown), so ACEs do not pile up on shared files. */
+void hcs_revoke_grants(hcs_helper *h, hcs_vm *vm);
+/* Creates one user-only pipe per data channel, bridged to its guest port. 0, or -1 with err
+ * (bridges already made are left for hcs_data_channels_stop). */
+int hcs_data_channels_start(hcs_helper *h, hcs_vm *vm, const GUID *vm_id, vv_error *err);
+/* Closes every data-channel pipe and its sessions. Idempotent. */
+void hcs_data_channels_stop(hcs_vm *vm);
+/* Writes `"dataChannels":[{name,kind,path}...]` into an open object; nothing when there are none. */
+void hcs_data_channels_write(const hcs_vm *vm, vj_writer *w);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hcs_errors.h"
 #include "hcs_win.h"
 
 const char *hcs_state_name(hs_state s) {
@@ -21,6 +22,28 @@ void hcs_set_state(hcs_helper *h, hs_state s) {
     h->state = s;
     snprintf(members, sizeof members, "\"state\":\"%s\"", hcs_state_name(s));
     vv_proto_event(&h->proto, "state", members);
+}
+
+/* Maps a failed HCS call to the protocol error (declared in hcs_helper.h). */
+void hcs_set_hresult_error(vv_error *err, const char *call, HRESULT hr, const char *result_doc) {
+    vv_buf msg = {0}, cause = {0};
+    hcs_error_message(&msg, call, (uint32_t)hr, result_doc);
+    hcs_error_cause(&cause, call, (uint32_t)hr, result_doc);
+    const char *code = hcs_hresult_code((uint32_t)hr);
+    vv_code c = VV_INTERNAL;
+    if (strcmp(code, "hypervisorUnavailable") == 0) c = VV_HYPERVISOR_UNAVAILABLE;
+    else if (strcmp(code, "timeout") == 0) c = VV_TIMEOUT;
+    else if (strcmp(code, "invalidState") == 0) c = VV_INVALID_STATE;
+    else if (strcmp(code, "notFound") == 0) c = VV_NOT_FOUND;
+    else if (strcmp(code, "unsupported") == 0) c = VV_UNSUPPORTED;
+    vv_error_set(err, c, "%s", vv_buf_str(&msg));
+    /* hcs_error_cause wrote one object; vv_error keeps bare members, so strip the braces. */
+    if (cause.len >= 2) {
+        cause.data[cause.len - 1] = '\0';
+        vv_buf_add(&err->cause, cause.data + 1, cause.len - 2);
+    }
+    vv_buf_free(&msg);
+    vv_buf_free(&cause);
 }
 
 /* Every outgoing line; callers hold the lock, so lines never interleave. */
@@ -138,6 +161,10 @@ static const char *const guest_archs_x64[] = {"x86_64", NULL};
 static const char *const no_archs[] = {NULL};
 static const char *const share_kinds[] = {"hv9p", NULL};
 static const char *const channel_kinds[] = {"hvsocket", NULL};
+/* HCS attaches VHDX files (SCSI VirtualDisk) and enforces ReadOnly on the host side; data
+ * channels are more hvsocket services, like the SSH channel. */
+static const char *const disk_formats[] = {"vhdx", NULL};
+static const vv_device_limits device_limits = {disk_formats, 1, VV_MAX_DATA_CHANNELS};
 
 static vv_limits limits(hcs_helper *h) {
     vv_limits l = {h->host_arch, strcmp(h->host_arch, "x86_64") == 0 ? guest_archs_x64 : no_archs,
@@ -178,6 +205,12 @@ static vv_disposition m_hello(void *app, const vv_request *req, vj_writer *w, vv
     vj_key(w, "snapshots"); vj_bool(w, 0);
     vj_key(w, "maxCpus"); vj_int(w, h->max_cpus);
     vj_key(w, "maxMemoryMiB"); vj_int(w, (int64_t)h->max_memory_mib);
+    vj_key(w, "diskFormats");
+    vj_arr_begin(w);
+    for (const char *const *f = device_limits.disk_formats; *f; f++) vj_str(w, *f);
+    vj_arr_end(w);
+    vj_key(w, "readOnlyDisks"); vj_bool(w, device_limits.read_only_disks);
+    vj_key(w, "dataChannels"); vj_int(w, device_limits.max_data_channels);
     vj_obj_end(w);
     vj_obj_end(w);
     return VV_REPLY_NOW;
@@ -195,7 +228,12 @@ static vv_disposition m_start(void *app, const vv_request *req, vj_writer *w, vv
     hcs_vm *vm = calloc(1, sizeof *vm);
     if (!vm) { vv_error_set(err, VV_INTERNAL, "start: out of memory"); return VV_REPLY_NOW; }
     /* Validate first, so a malformed request gets the same answer on every machine. */
-    if (vv_spec_parse(req->params, &l, &pf, &vm->spec, err) != 0) { free(vm); return VV_REPLY_NOW; }
+    if (vv_spec_parse_with(req->params, &l, &device_limits, &pf, &vm->spec, err) != 0) { free(vm); return VV_REPLY_NOW; }
+    if (hcs_check_disk_images(&vm->spec, err) != 0) {
+        vv_spec_free(&vm->spec);
+        free(vm);
+        return VV_REPLY_NOW;
+    }
     if (!h->probe.available) {
         vv_error_set(err, VV_HYPERVISOR_UNAVAILABLE, "start: %s", h->probe.reason);
         if (h->probe.hresult) {

@@ -9,27 +9,6 @@
 #include "hcs_errors.h"
 #include "hcs_win.h"
 
-void hcs_set_hresult_error(vv_error *err, const char *call, HRESULT hr, const char *result_doc) {
-    vv_buf msg = {0}, cause = {0};
-    hcs_error_message(&msg, call, (uint32_t)hr, result_doc);
-    hcs_error_cause(&cause, call, (uint32_t)hr, result_doc);
-    const char *code = hcs_hresult_code((uint32_t)hr);
-    vv_code c = VV_INTERNAL;
-    if (strcmp(code, "hypervisorUnavailable") == 0) c = VV_HYPERVISOR_UNAVAILABLE;
-    else if (strcmp(code, "timeout") == 0) c = VV_TIMEOUT;
-    else if (strcmp(code, "invalidState") == 0) c = VV_INVALID_STATE;
-    else if (strcmp(code, "notFound") == 0) c = VV_NOT_FOUND;
-    else if (strcmp(code, "unsupported") == 0) c = VV_UNSUPPORTED;
-    vv_error_set(err, c, "%s", vv_buf_str(&msg));
-    /* hcs_error_cause wrote one object; vv_error keeps bare members, so strip the braces. */
-    if (cause.len >= 2) {
-        cause.data[cause.len - 1] = '\0';
-        vv_buf_add(&err->cause, cause.data + 1, cause.len - 2);
-    }
-    vv_buf_free(&msg);
-    vv_buf_free(&cause);
-}
-
 /* HCS calls this on its pool threads. It only records and signals; the VM thread acts. */
 static void CALLBACK on_system_event(HCS_EVENT *ev, void *ctx) {
     hcs_vm *vm = ctx; /* lives until after HcsCloseComputeSystem, which ends the callbacks */
@@ -88,18 +67,6 @@ static int cancelled(hcs_helper *h) {
     return c;
 }
 
-/* An impersonation token of this process's user, so HCS's 9p server opens files as the user
- * (WSL passes the user token and sets UseShareRootIdentity). NULL when it cannot be made. */
-static HANDLE user_identity(void) {
-    HANDLE tok = NULL, imp = NULL;
-    if (OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &tok)) {
-        if (!DuplicateTokenEx(tok, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation, TokenImpersonation, &imp))
-            imp = NULL;
-        CloseHandle(tok);
-    }
-    return imp;
-}
-
 /* The start sequence. Returns 0, or -1 with err set. */
 static int boot(hcs_helper *h, hcs_vm *vm, vv_error *err) {
     const char *call = NULL;
@@ -113,12 +80,20 @@ static int boot(hcs_helper *h, hcs_vm *vm, vv_error *err) {
         vv_error_cause_int(err, "win32Error", (long long)werr);
         return -1;
     }
+    if (hcs_grant_disks(h, vm, err) != 0) return -1;
     vv_buf cmdline = {0}, json = {0};
     hcs_doc_kernel_cmdline(&cmdline, vm->spec.cmdline, HCS_PLAN9_PORT);
+    hcs_disk disks[VV_MAX_DISKS];
+    uint32_t data_ports[VV_MAX_DATA_CHANNELS];
+    for (size_t i = 0; i < vm->spec.n_disks; i++)
+        disks[i] = (hcs_disk){vm->spec.disks[i].host_path, vm->spec.disks[i].read_only};
+    for (size_t i = 0; i < vm->spec.n_data_channels; i++) data_ports[i] = vm->spec.data_channels[i].guest_port;
     hcs_vm_config cfg = {
         .owner = "vivarium", .kernel_path = vm->spec.kernel, .initrd_path = vm->spec.initrd,
         .cmdline = vv_buf_str(&cmdline), .cpus = vm->spec.cpus, .memory_mib = (unsigned)vm->spec.memory_mib,
         .console_pipe = vm->console_pipe, .agent_port = vm->spec.guest_port, .user_sid = h->user_sid,
+        .disks = disks, .n_disks = vm->spec.n_disks,
+        .data_ports = data_ports, .n_data_ports = vm->spec.n_data_channels,
     };
     const char *why = NULL;
     int bad = hcs_doc_compute_system(&json, &cfg, &why);
@@ -148,14 +123,8 @@ static int boot(hcs_helper *h, hcs_vm *vm, vv_error *err) {
     LeaveCriticalSection(&h->lock);
 
     /* Let the VM worker read the boot files (WSL does this for its kernel and VHDs). */
-    const char *files[2] = {vm->spec.kernel, vm->spec.initrd};
-    for (int i = 0; i < 2; i++) {
-        wchar_t *wf = hcs_wide(files[i]);
-        hr = wf ? h->api.GrantVmAccess(wid, wf) : E_OUTOFMEMORY;
-        if (FAILED(hr)) vv_logf(&h->log, VV_LOG_WARN, "HcsGrantVmAccess(%s) failed: 0x%08lX", files[i], (unsigned long)hr);
-        free(wf);
-    }
     free(wid);
+    hcs_grant_boot_files(h, vm);
     hr = h->api.SetComputeSystemCallback(sys, HcsEventOptionNone, vm, on_system_event);
     if (FAILED(hr)) { hcs_set_hresult_error(err, "HcsSetComputeSystemCallback", hr, NULL); return -1; }
     if (cancelled(h)) return -1;
@@ -179,7 +148,7 @@ static int boot(hcs_helper *h, hcs_vm *vm, vv_error *err) {
     free(doc);
     doc = NULL;
 
-    HANDLE identity = vm->spec.n_shares ? user_identity() : NULL;
+    HANDLE identity = vm->spec.n_shares ? hcs_user_identity() : NULL;
     for (size_t i = 0; i < vm->spec.n_shares && !cancelled(h); i++) {
         hcs_share s = {vm->spec.shares[i].tag, vm->spec.shares[i].host_path, vm->spec.shares[i].read_only};
         vv_buf req = {0};
@@ -213,7 +182,7 @@ static int boot(hcs_helper *h, hcs_vm *vm, vv_error *err) {
         vv_error_cause_int(err, "win32Error", (long long)werr);
         return -1;
     }
-    return 0;
+    return hcs_data_channels_start(h, vm, &vm_id, err);
 }
 
 /* Ends the compute system at once (used on failures and forced stops). */
@@ -227,6 +196,7 @@ static HRESULT terminate(hcs_helper *h, HCS_SYSTEM sys) {
 /* Releases everything of a boot. The VM thread only; not under the lock. */
 static void teardown(hcs_helper *h, hcs_vm *vm) {
     hcs_bridge_stop(&vm->bridge);
+    hcs_data_channels_stop(vm);
     if (vm->sys) {
         EnterCriticalSection(&h->lock);
         int gone = vm->exit_reported;
@@ -234,6 +204,7 @@ static void teardown(hcs_helper *h, hcs_vm *vm) {
         if (!gone) terminate(h, vm->sys);
         h->api.CloseComputeSystem(vm->sys); /* also unregisters the callback */
     }
+    hcs_revoke_grants(h, vm); /* after the VM is gone: it no longer needs the files */
     hcs_console_stop(&vm->console);
 }
 
@@ -262,6 +233,7 @@ static void announce_running(hcs_helper *h, hcs_vm *vm) {
     vj_key(&w, "kind"); vj_str(&w, "hvsocket");
     vj_key(&w, "path"); vj_str(&w, vm->spec.channel_path);
     vj_obj_end(&w);
+    hcs_data_channels_write(vm, &w);
     vj_obj_end(&w);
     h->has_start = 0;
     vv_proto_reply_result(&h->proto, h->start_id, res.data);

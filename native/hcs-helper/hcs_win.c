@@ -58,3 +58,15 @@ void hcs_free_sa(SECURITY_ATTRIBUTES *sa) {
 }
 
 unsigned long long hcs_now_ms(void) { return GetTickCount64(); }
+
+/* An impersonation token of this process's user, so HCS's 9p server opens files as the user
+ * (WSL passes the user token and sets UseShareRootIdentity). NULL when it cannot be made. */
+HANDLE hcs_user_identity(void) {
+    HANDLE tok = NULL, imp = NULL;
+    if (OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &tok)) {
+        if (!DuplicateTokenEx(tok, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation, TokenImpersonation, &imp))
+            imp = NULL;
+        CloseHandle(tok);
+    }
+    return imp;
+}

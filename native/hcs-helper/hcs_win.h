@@ -20,6 +20,10 @@ int hcs_sa_from_sddl(SECURITY_ATTRIBUTES *sa, const char *sddl);
 /* Releases what hcs_sa_from_sddl allocated. */
 void hcs_free_sa(SECURITY_ATTRIBUTES *sa);
 
+/* An impersonation token of this process's user (for HCS's Plan 9 server to open files as the
+ * user), or NULL when it cannot be made. Close with CloseHandle. */
+HANDLE hcs_user_identity(void);
+
 /* Milliseconds since an arbitrary point; never goes backwards. */
 unsigned long long hcs_now_ms(void);
 

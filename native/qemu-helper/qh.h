@@ -74,6 +74,25 @@ typedef struct qh {
     int quitting;
 } qh;
 
+/* The helper's ends of a launch's disks and data channels, until QEMU holds them. -1 = none. */
+typedef struct qh_device_fds {
+    int disk_ro[VV_MAX_DISKS];        /* every disk, O_RDONLY */
+    int disk_rw[VV_MAX_DISKS];        /* writable disks, O_RDWR */
+    int data[VV_MAX_DATA_CHANNELS];   /* listening sockets at dataChannels[i].path */
+} qh_device_fds;
+
+/* Creates a listening unix socket at `path`, mode 0600; errors name `label`. fd, or -1. */
+int qh_make_socket(const char *path, const char *label, vv_error *err);
+/* Sets every fd to -1. */
+void qh_devices_init(qh_device_fds *d);
+/* Opens the disks (checking each is a regular file) and creates the data channel sockets.
+ * 0, or -1 with err set and nothing left open or created. */
+int qh_devices_open(const vv_spec *s, qh_device_fds *d, vv_error *err);
+/* Closes the helper's copies (after QEMU got them, or on failure). */
+void qh_devices_close(qh_device_fds *d);
+/* Removes the data channel endpoints of a spec (the VM ended or its launch failed). */
+void qh_devices_unlink(const vv_spec *s);
+
 /* True when virtiofs shares can work here (root and Debian's virtiofsd). */
 int qh_virtiofs_usable(void);
 /* Starts one virtiofsd per share when the spec asks for virtiofs. 0, or -1 with err set. */

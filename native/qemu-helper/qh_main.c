@@ -58,6 +58,10 @@ static void write_list(vj_writer *w, const char *key, const char *const *list) {
     vj_arr_end(w);
 }
 
+/* Disk image formats QEMU attaches for us (PROTOCOL.md §5.2.1): raw only, the one format every
+ * backend shares; QEMU's format probing is never used (format= is always explicit). */
+static const char *const qh_disk_formats[] = {"raw", NULL};
+
 static vv_disposition m_hello(void *app, const vv_request *req, vj_writer *w, vv_error *err) {
     qh *h = app;
     (void)req; (void)err;
@@ -82,6 +86,9 @@ static vv_disposition m_hello(void *app, const vv_request *req, vj_writer *w, vv
     vj_key(w, "snapshots"); vj_bool(w, 0);
     vj_key(w, "maxCpus"); vj_int(w, f->max_cpus);
     vj_key(w, "maxMemoryMiB"); vj_int(w, (int64_t)f->max_memory_mib);
+    write_list(w, "diskFormats", qh_disk_formats);
+    vj_key(w, "readOnlyDisks"); vj_bool(w, 1);
+    vj_key(w, "dataChannels"); vj_int(w, VV_MAX_DATA_CHANNELS);
     vj_obj_end(w);
     vj_obj_end(w);
     return VV_REPLY_NOW;
@@ -122,7 +129,9 @@ static vv_disposition m_start(void *app, const vv_request *req, vj_writer *w, vv
     const vv_platform pf = {h, pf_abs, pf_kind, pf_channel};
     memset(&h->vm, 0, sizeof h->vm);
     h->vm.qmp_fd = h->vm.stderr_fd = -1;
-    if (vv_spec_parse(req->params, &lim, &pf, &h->vm.spec, err) != 0) return VV_REPLY_NOW;
+    /* Read-only disks are enforced by the helper opening the image O_RDONLY and readonly=on. */
+    const vv_device_limits dev = {qh_disk_formats, 1, VV_MAX_DATA_CHANNELS};
+    if (vv_spec_parse_with(req->params, &lim, &dev, &pf, &h->vm.spec, err) != 0) return VV_REPLY_NOW;
     if (unavailable) {
         vv_spec_free(&h->vm.spec);
         vv_error_set(err, VV_HYPERVISOR_UNAVAILABLE, "start: %s", h->feat.unavailable);

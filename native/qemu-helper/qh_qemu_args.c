@@ -100,6 +100,24 @@ int qh_build_argv(const qh_launch *l, qh_argv *a) {
     bad |= push(a, "-device");
     bad |= push(a, "virtio-rng-pci");
 
+    /* Disks before anything else that is a block device (nothing else is one), in array
+     * order: the guest's /dev/vda, /dev/vdb... The image comes from an fd set, so no host
+     * path is parsed by QEMU's option syntax; readonly=on is the host-side guarantee. */
+    for (size_t i = 0; i < s->n_disks; i++) {
+        const vv_disk *d = &s->disks[i];
+        bad |= push(a, "-add-fd");
+        bad |= pushf(a, "fd=%d,set=%zu,opaque=disk-%s-ro", l->disk_first_fd + 2 * (int)i, i + 1, d->id);
+        if (!d->read_only) {
+            bad |= push(a, "-add-fd");
+            bad |= pushf(a, "fd=%d,set=%zu,opaque=disk-%s-rw", l->disk_first_fd + 2 * (int)i + 1, i + 1, d->id);
+        }
+        bad |= push(a, "-drive");
+        bad |= pushf(a, "file=/dev/fdset/%zu,if=none,id=disk-%s,format=%s%s", i + 1, d->id, d->format,
+                     d->read_only ? ",readonly=on" : "");
+        bad |= push(a, "-device");
+        bad |= pushf(a, "virtio-blk-pci,drive=disk-%s,serial=%s", d->id, d->id);
+    }
+
     int virtiofs = strcmp(s->share_kind, "virtiofs") == 0;
     if (virtiofs && s->n_shares) {
         /* vhost-user needs guest RAM that virtiofsd can map: a shared memfd backend. */
@@ -133,6 +151,13 @@ int qh_build_argv(const qh_launch *l, qh_argv *a) {
     bad |= pushf(a, "socket,id=ssh0,fd=%d,server=on,wait=off", l->channel_fd);
     bad |= push(a, "-device");
     bad |= push(a, "virtserialport,bus=vser0.0,chardev=ssh0,name=" QH_SERIAL_PORT_NAME);
+    for (size_t i = 0; i < s->n_data_channels; i++) {
+        bad |= push(a, "-chardev");
+        bad |= pushf(a, "socket,id=data%zu,fd=%d,server=on,wait=off", i, l->data_first_fd + (int)i);
+        bad |= push(a, "-device");
+        bad |= pushf(a, "virtserialport,bus=vser0.0,chardev=data%zu,name=" QH_DATA_PORT_PREFIX "%s", i,
+                     s->data_channels[i].name);
+    }
 
     bad |= push(a, "-chardev");
     bad |= pushf(a, "socket,id=qmp0,fd=%d", l->qmp_fd);

@@ -6,9 +6,11 @@
 
 #include "../common/vv_spec.h"
 
-#define QH_MAX_ARGS 128
+#define QH_MAX_ARGS 192
 /* The virtio-serial port the guest's SSH bridge listens on (guest-image's contract). */
 #define QH_SERIAL_PORT_NAME "vivarium.ssh"
+/* Data channel <name> is the virtio-serial port "vivarium.<name>" (PROTOCOL.md §5.2.2). */
+#define QH_DATA_PORT_PREFIX "vivarium."
 /* Platform parameters appended to the caller's cmdline. panic=-1 plus -no-reboot turns a
  * guest panic into a QEMU exit instead of a hang. cryptomgr.notests skips the crypto
  * self-tests, about 0.7 s of a TCG boot (measured on the 2-core CI box). */
@@ -31,6 +33,11 @@ typedef struct qh_launch {
     int qmp_fd, channel_fd;
     int vfs_first_fd; /* virtiofs: share i's vhost-user socket is fd vfs_first_fd + i */
     const char *firmware; /* x86 only: a minimal firmware (qboot) for -bios; NULL: QEMU's default */
+    int data_first_fd; /* data channel i's listening socket is fd data_first_fd + i */
+    /* Disk i is opened by the helper, never by path: fd disk_first_fd + 2i read-only and, for a
+     * writable disk, fd disk_first_fd + 2i + 1 read-write (QEMU opens an image read-only first,
+     * then for writing, and takes each from the fd set by access mode). */
+    int disk_first_fd;
 } qh_launch;
 
 /* A NULL-terminated argv that owns its strings. */

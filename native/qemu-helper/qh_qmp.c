@@ -42,6 +42,19 @@ static void became_running(qh *h) {
     vj_key(&w, "path"); vj_str(&w, vm->spec.channel_path);
     vj_obj_end(&w);
     vj_key(&w, "pid"); vj_int(&w, vm->pid);
+    if (vm->spec.n_data_channels) {
+        /* Their listeners were handed to QEMU before it started: they accept connections now. */
+        vj_key(&w, "dataChannels");
+        vj_arr_begin(&w);
+        for (size_t i = 0; i < vm->spec.n_data_channels; i++) {
+            vj_obj_begin(&w);
+            vj_key(&w, "name"); vj_str(&w, vm->spec.data_channels[i].name);
+            vj_key(&w, "kind"); vj_str(&w, vm->spec.channel_kind);
+            vj_key(&w, "path"); vj_str(&w, vm->spec.data_channels[i].path);
+            vj_obj_end(&w);
+        }
+        vj_arr_end(&w);
+    }
     vj_obj_end(&w);
     vm->has_start = 0;
     vv_logf(&h->log, VV_LOG_INFO, "VM %s running after %lld ms (pid %d, %s)", vm->spec.name,

@@ -9,39 +9,18 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "qh.h"
 #include "qh_qemu_args.h"
 
-/* The fd numbers QEMU sees for the QMP socket and the channel listener. */
+/* The fd numbers QEMU sees (qh_launch describes each). */
 #define CHILD_QMP_FD 3
 #define CHILD_CHANNEL_FD 4
 #define CHILD_VFS_FD 5 /* share i's vhost-user socket is CHILD_VFS_FD + i */
-
-/* Creates the channel endpoint: a listening unix socket, mode 0600, owned by QEMU later. */
-static int make_channel(const char *path, vv_error *err) {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path) {
-        vv_error_set(err, VV_INVALID_ARGUMENT, "channelPath is too long for a unix socket");
-        return -1;
-    }
-    strcpy(a.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) goto fail;
-    /* umask 077 (set at startup) makes the socket 0600 from its creation; chmod states it. */
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) goto fail;
-    if (chmod(path, 0600) != 0 || listen(fd, 4) != 0) { unlink(path); goto fail; }
-    return fd;
-fail:
-    vv_error_set(err, VV_INTERNAL, "channelPath: cannot create the socket %s: %s", path, strerror(errno));
-    vv_error_cause_int(err, "errno", errno);
-    vv_error_cause_str(err, "path", path);
-    if (fd >= 0) close(fd);
-    return -1;
-}
+#define CHILD_DATA_FD (CHILD_VFS_FD + VV_MAX_SHARES)         /* data channel i: + i */
+#define CHILD_DISK_FD (CHILD_DATA_FD + VV_MAX_DATA_CHANNELS) /* disk i: + 2i (ro), + 2i + 1 (rw) */
 
 int qh_child_prepare(pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -53,24 +32,25 @@ int qh_child_prepare(pid_t parent) {
     return open("/dev/null", O_RDWR);
 }
 
+/* One fd QEMU must see at a fixed number. */
+typedef struct fd_map { int src, dst; } fd_map;
+#define MAX_CHILD_FDS (3 + VV_MAX_SHARES + VV_MAX_DATA_CHANNELS + 2 * VV_MAX_DISKS)
+/* Above every target number, so moving the sources there first means dup2 never clobbers one. */
+#define CHILD_FD_PARKING 64
+
 /* In the child: arrange fds and signals, then exec QEMU. Never returns. */
-static void exec_qemu(pid_t parent, char *const argv[], int qmp, int chan, int errw, const int *vfs, size_t nvfs) {
+static void exec_qemu(pid_t parent, char *const argv[], const fd_map *m, size_t n) {
     /* QEMU dies with the helper, whatever kills the helper (SIGKILL included). */
     int devnull = qh_child_prepare(parent);
-    /* Move the fds above the target numbers first so dup2 never clobbers one. */
-    qmp = fcntl(qmp, F_DUPFD, 10);
-    chan = fcntl(chan, F_DUPFD, 10);
-    errw = fcntl(errw, F_DUPFD, 10);
-    int high[VV_MAX_SHARES];
-    for (size_t i = 0; i < nvfs; i++)
-        if ((high[i] = fcntl(vfs[i], F_DUPFD, 10 + VV_MAX_SHARES)) < 0) _exit(126);
-    if (devnull < 0 || qmp < 0 || chan < 0 || errw < 0) _exit(126);
+    int parked[MAX_CHILD_FDS];
+    if (devnull < 0 || n > MAX_CHILD_FDS) _exit(126);
+    for (size_t i = 0; i < n; i++)
+        if ((parked[i] = fcntl(m[i].src, F_DUPFD_CLOEXEC, CHILD_FD_PARKING)) < 0) _exit(126);
     dup2(devnull, 0);
     dup2(devnull, 1); /* our stdout is the protocol: QEMU must never write to it */
-    dup2(errw, 2);
-    dup2(qmp, CHILD_QMP_FD);
-    dup2(chan, CHILD_CHANNEL_FD);
-    for (size_t i = 0; i < nvfs; i++) dup2(high[i], CHILD_VFS_FD + (int)i);
+    /* dup2 clears close-on-exec on the target: exactly the mapped fds reach QEMU. */
+    for (size_t i = 0; i < n; i++)
+        if (dup2(parked[i], m[i].dst) < 0) _exit(126);
     execv(argv[0], argv);
     dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -92,8 +72,14 @@ int qh_vm_launch(qh *h, vv_error *err) {
     }
     close(con);
 
-    int chan = make_channel(s->channel_path, err);
-    if (chan < 0) return -1;
+    qh_device_fds dev;
+    if (qh_devices_open(s, &dev, err) != 0) return -1;
+    int chan = qh_make_socket(s->channel_path, "channelPath", err);
+    if (chan < 0) {
+        qh_devices_close(&dev);
+        qh_devices_unlink(s);
+        return -1;
+    }
     int sp[2] = {-1, -1}, ep[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
         vv_error_set(err, VV_INTERNAL, "cannot create the QMP socket pair: %s", strerror(errno));
@@ -102,7 +88,7 @@ int qh_vm_launch(qh *h, vv_error *err) {
     qh_argv argv;
     /* VIVARIUM_QEMU_CPU overrides the CPU model (diagnosis and benchmarks). */
     qh_launch l = {s, qemu, vm->accel, getenv("VIVARIUM_QEMU_CPU"), CHILD_QMP_FD, CHILD_CHANNEL_FD, CHILD_VFS_FD,
-                   access(QH_QBOOT, R_OK) == 0 ? QH_QBOOT : NULL};
+                   access(QH_QBOOT, R_OK) == 0 ? QH_QBOOT : NULL, CHILD_DATA_FD, CHILD_DISK_FD};
     if (qh_build_argv(&l, &argv) != 0) {
         vv_error_set(err, VV_INTERNAL, "out of memory building the QEMU command line");
         goto fail;
@@ -117,12 +103,24 @@ int qh_vm_launch(qh *h, vv_error *err) {
         goto fail;
     }
     size_t nvfs = strcmp(s->share_kind, "virtiofs") == 0 ? s->n_shares : 0;
+    fd_map map[MAX_CHILD_FDS];
+    size_t nmap = 0;
+    map[nmap++] = (fd_map){ep[1], 2};
+    map[nmap++] = (fd_map){sp[1], CHILD_QMP_FD};
+    map[nmap++] = (fd_map){chan, CHILD_CHANNEL_FD};
+    for (size_t i = 0; i < nvfs; i++) map[nmap++] = (fd_map){vm->vfs_fd[i], CHILD_VFS_FD + (int)i};
+    for (size_t i = 0; i < s->n_data_channels; i++) map[nmap++] = (fd_map){dev.data[i], CHILD_DATA_FD + (int)i};
+    for (size_t i = 0; i < s->n_disks; i++) {
+        map[nmap++] = (fd_map){dev.disk_ro[i], CHILD_DISK_FD + 2 * (int)i};
+        if (dev.disk_rw[i] >= 0) map[nmap++] = (fd_map){dev.disk_rw[i], CHILD_DISK_FD + 2 * (int)i + 1};
+    }
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid == 0) exec_qemu(parent, argv.v, sp[1], chan, ep[1], vm->vfs_fd, nvfs);
+    if (pid == 0) exec_qemu(parent, argv.v, map, nmap);
     int fork_errno = errno;
     qh_argv_free(&argv);
     qh_virtiofs_close_fds(h); /* QEMU holds its ends now */
+    qh_devices_close(&dev);
     if (pid < 0) {
         vv_error_set(err, VV_INTERNAL, "fork: %s", strerror(fork_errno));
         vv_error_cause_int(err, "errno", fork_errno);
@@ -148,6 +146,8 @@ fail:
     }
     close(chan);
     unlink(s->channel_path);
+    qh_devices_close(&dev);
+    qh_devices_unlink(s);
     return -1;
 }
 
@@ -298,6 +298,7 @@ void qh_vm_on_exit(qh *h, int status) {
     if (vm->stderr_fd >= 0) close(vm->stderr_fd);
     qh_virtiofs_stop(h);
     unlink(vm->spec.channel_path);
+    qh_devices_unlink(&vm->spec);
     qh_set_state(h, QH_STOPPED);
 
     if (vm->has_start) {

@@ -13,7 +13,7 @@ import { hostGuestArch, loadGuestImage, type GuestArch, type GuestImage } from '
 import { generateVmKeys, type VmKeys } from '../../app/main/image/vm-keys.js';
 import { buildVmSegment, guestCmdline, writeVmInitrd } from '../../app/main/image/vm-segment.js';
 import { HelperClient } from '../../app/main/vm/helper-client.js';
-import type { HelperEvent, StartResult, VmShare } from '../../app/main/vm/helper-protocol.js';
+import type { HelperEvent, StartResult, VmDisk, VmShare } from '../../app/main/vm/helper-protocol.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -60,6 +60,10 @@ export interface BootOptions {
   baseInitrd?: string;
   /** Extra kernel parameters (one word each). */
   extraCmdline?: string[];
+  /** Block devices (PROTOCOL.md §5.2.1), /dev/vda... in the guest. */
+  disks?: VmDisk[];
+  /** Data channels by name (§5.2.2); each endpoint is `<runDir>/<name>.sock`, guest port 0x12000 + i. */
+  dataChannels?: string[];
   /** Budget from start to the first SSH command. */
   sshTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -123,6 +127,8 @@ export async function bootVm(o: BootOptions = {}): Promise<BootedVm> {
       shareKind: o.shareKind ?? '9p',
       channelPath: join(runDir, 'ssh.sock'),
       consoleLog,
+      ...(o.disks ? { disks: o.disks } : {}),
+      ...(o.dataChannels ? { dataChannels: o.dataChannels.map((n, i) => ({ name: n, path: join(runDir, `${n}.sock`), guestPort: 0x12000 + i })) } : {}),
     });
     const startReplyMs = performance.now() - t0;
     ssh = await GuestConnection.open(

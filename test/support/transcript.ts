@@ -172,6 +172,9 @@ export function scratchPlaceholders(
     writeFileSync(kernel, 'not a kernel: validation-only transcripts never boot it\n');
     writeFileSync(initrd, 'not an initrd\n');
   }
+  // ${DISK}: 1 MiB of zeros, a valid raw image a VM transcript can attach (PROTOCOL.md §7).
+  const disk = join(base, style === 'wine' ? 'disk.vhdx' : 'disk.img');
+  writeFileSync(disk, Buffer.alloc(1 << 20));
   const hostArch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
   const path = style === 'wine' ? winePath : (p: string): string => p;
   return {
@@ -183,6 +186,9 @@ export function scratchPlaceholders(
       CONSOLE: path(join(rundir, 'console.log')),
       // A fresh endpoint per run: nothing may exist there before start.
       CHANNEL: style === 'wine' ? `\\\\.\\pipe\\vivarium-transcript-${basename(base)}` : join(rundir, 'ssh.sock'),
+      DATA_CHANNEL: style === 'wine' ? `\\\\.\\pipe\\vivarium-transcript-${basename(base)}-data` : join(rundir, 'data.sock'),
+      DISK: path(disk),
+      DISK_FORMAT: style === 'wine' ? 'vhdx' : 'raw',
       ARCH: real?.arch ?? hostArch,
       CMDLINE: real?.cmdline ?? 'quiet',
     },

@@ -25,6 +25,9 @@ const SAMPLE: Record<string, unknown> = {
   consoleLog: true,
   maxCpus: 2,
   maxMemoryMiB: 4096,
+  diskFormats: ['raw'],
+  readOnlyDisks: true,
+  dataChannels: 4,
   accelerator: 'tcg',
   uptimeMs: 12,
   pid: 4242,
@@ -39,7 +42,7 @@ const SAMPLE: Record<string, unknown> = {
 function instantiate(pattern: unknown, key = ''): unknown {
   if (typeof pattern === 'string') {
     if (pattern === '*') {
-      if (key === 'features') return instantiate({ accelerators: '*', guestArchs: '*', shareKinds: '*', readOnlyShares: '*', channelKinds: '*', consoleLog: '*', snapshots: false, maxCpus: '*', maxMemoryMiB: '*' });
+      if (key === 'features') return instantiate({ accelerators: '*', guestArchs: '*', shareKinds: '*', readOnlyShares: '*', channelKinds: '*', consoleLog: '*', snapshots: false, maxCpus: '*', maxMemoryMiB: '*', diskFormats: '*', readOnlyDisks: '*', dataChannels: '*' });
       if (!(key in SAMPLE)) throw new Error(`no sample value for "${key}"`);
       return SAMPLE[key];
     }
@@ -140,7 +143,7 @@ class ScriptedHelper extends EventEmitter implements HelperProcess {
   private exitedAlready = false;
 }
 
-const VARS = { KERNEL: '/k/vmlinux', INITRD: '/k/initrd', SHARE: '/s', RUNDIR: '/run/x', CONSOLE: '/run/x/console.log', CHANNEL: '/run/x/ssh.sock', ARCH: 'x86_64', CMDLINE: 'quiet' };
+const VARS = { KERNEL: '/k/vmlinux', INITRD: '/k/initrd', SHARE: '/s', RUNDIR: '/run/x', CONSOLE: '/run/x/console.log', CHANNEL: '/run/x/ssh.sock', DATA_CHANNEL: '/run/x/data.sock', DISK: '/k/disk.img', DISK_FORMAT: 'raw', ARCH: 'x86_64', CMDLINE: 'quiet' };
 
 function wire(e: HelperEvent): unknown {
   return e.event === 'unknown' ? e.raw : e;
@@ -202,7 +205,7 @@ async function replay(t: Transcript): Promise<void> {
 describe('HelperClient against the golden transcripts (scripted helper)', () => {
   const all = loadTranscripts();
   it('finds the fixtures', () => {
-    expect(all.map((t) => t.name)).toEqual(expect.arrayContaining(['bad-channel-path-unix', 'handshake', 'call-order', 'malformed-json', 'oversized-line', 'bad-params', 'start-stop', 'forced-stop', 'stdin-eof']));
+    expect(all.map((t) => t.name)).toEqual(expect.arrayContaining(['bad-channel-path-unix', 'handshake', 'call-order', 'malformed-json', 'oversized-line', 'bad-params', 'start-stop', 'forced-stop', 'stdin-eof', 'bad-disks', 'bad-data-channels', 'bad-data-channel-path-unix', 'start-disk-data-channel']));
   });
   for (const t of all) it(`replays ${t.name}`, () => replay(t));
 });
@@ -216,6 +219,29 @@ describe('HelperClient', () => {
     const c = await HelperClient.launch({ command: 'fake', spawnProcess: () => new ScriptedHelper(t, VARS) });
     expect(c.hello.features.shareKinds).toEqual(['9p']);
     expect(c.pid).toBe(99999);
+  });
+
+  it('reads the session-2 features of a helper that predates them as "no disks, no data channels"', async () => {
+    const { diskFormats: _d, readOnlyDisks: _r, dataChannels: _c, ...older } = hello.features as Record<string, unknown>;
+    const t = script([JSON.stringify({ send: { id: 1, method: 'hello', params: { protocol: 1 } } }), JSON.stringify({ expect: { id: 1, result: { ...hello, features: older } } })]);
+    const c = await HelperClient.launch({ command: 'fake', spawnProcess: () => new ScriptedHelper(t, VARS) });
+    expect(c.hello.features).toMatchObject({ diskFormats: [], readOnlyDisks: false, dataChannels: 0 });
+  });
+
+  it('parses the data channels of a start result, [] when the helper omits them', async () => {
+    const spec = { name: 'v', kernel: '/k', initrd: '/i', cpus: 1, memoryMiB: 256, channelPath: '/run/x/ssh.sock', consoleLog: '/run/x/c.log' };
+    const running = { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: '/run/x/ssh.sock' } };
+    const t = script([
+      JSON.stringify({ send: { id: 1, method: 'start', params: { ...spec, dataChannels: [{ name: 'egress', path: '/run/x/e.sock', guestPort: 68664 }] } } }),
+      JSON.stringify({ expect: { id: 1, result: { ...running, dataChannels: [{ name: 'egress', kind: 'virtio-serial', path: '/run/x/e.sock' }] } } }),
+      JSON.stringify({ send: { id: 2, method: 'start', params: spec } }),
+      JSON.stringify({ expect: { id: 2, result: running } }),
+    ]);
+    const proc = new ScriptedHelper(t, VARS);
+    const c = HelperClient.open({ command: 'fake', spawnProcess: () => proc });
+    await expect(c.start({ ...spec, dataChannels: [{ name: 'egress', path: '/run/x/e.sock', guestPort: 68664 }] })).resolves.toMatchObject({ dataChannels: [{ name: 'egress', kind: 'virtio-serial', path: '/run/x/e.sock' }] });
+    await expect(c.start(spec)).resolves.toMatchObject({ dataChannels: [] });
+    expect(proc.mismatches).toEqual([]);
   });
 
   it('launch() rejects a malformed hello result as internal', async () => {

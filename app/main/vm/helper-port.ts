@@ -18,6 +18,12 @@ export interface HelperHello {
     channelKinds: string[];
     maxCpus: number;
     maxMemoryMiB: number;
+    /** Disk formats `start` accepts, best first; missing or [] = no disks (PROTOCOL.md §5.1). */
+    diskFormats?: string[];
+    /** The host side enforces read-only disks; missing = false. */
+    readOnlyDisks?: boolean;
+    /** How many data channels `start` accepts; missing = 0. */
+    dataChannels?: number;
   };
 }
 
@@ -35,6 +41,9 @@ export interface HelperVmSpec {
   channelKind: string;
   channelPath: string;
   consoleLog: string;
+  guestPort?: number;
+  disks?: Array<{ id: string; hostPath: string; readOnly: boolean; format: string }>;
+  dataChannels?: Array<{ name: string; path: string; guestPort: number }>;
 }
 
 /** The `start` result. */
@@ -43,6 +52,8 @@ export interface HelperStartResult {
   accelerator: string;
   channel: { kind: string; path: string };
   pid?: number;
+  /** The data channel endpoints, in spec order ([] when none were asked). */
+  dataChannels?: Array<{ name: string; kind: string; path: string }>;
 }
 
 /** The `exit` event: the VM ended (poweroff, stopped, forced, crashed). */

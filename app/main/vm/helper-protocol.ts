@@ -9,6 +9,10 @@ export const HELPER_PROTOCOL_VERSION = 1;
 
 const nonNegInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/** Protocol caps of the optional VmSpec arrays (PROTOCOL.md §5.2.1-5.2.2). */
+export const MAX_DISKS = 4;
+export const MAX_DATA_CHANNELS = 4;
+
 /** `hello` features (§5.1): capabilities as data; main branches on these, never on the helper's name. */
 export const helperFeaturesSchema = z.looseObject({
   accelerators: z.array(z.string()),
@@ -20,6 +24,14 @@ export const helperFeaturesSchema = z.looseObject({
   snapshots: z.boolean(),
   maxCpus: nonNegInt,
   maxMemoryMiB: nonNegInt,
+  // Added in session 2 without a version change (PROTOCOL.md §5.1): a helper that predates them
+  // omits them, which reads as "no disks, no data channels".
+  /** Disk image formats `start` accepts, best first; [] = no disks. */
+  diskFormats: z.array(z.string()).default([]),
+  /** The host side enforces read-only disks. */
+  readOnlyDisks: z.boolean().default(false),
+  /** How many data channels `start` accepts (0 = none). */
+  dataChannels: z.number().int().min(0).max(MAX_DATA_CHANNELS).default(0),
 });
 export type HelperFeatures = z.infer<typeof helperFeaturesSchema>;
 
@@ -46,6 +58,29 @@ export interface VmShare {
   readOnly: boolean;
 }
 
+/**
+ * A block device of a VmSpec (§5.2.1). `id` matches [a-z][a-z0-9-]{0,19} (QEMU uses it as the
+ * serial); the guest sees disks in array order as /dev/vda, /dev/vdb... (QEMU, VZ) or /dev/sda...
+ * (HCS). `readOnly` is enforced on the host side; `format` is one of features.diskFormats.
+ */
+export interface VmDisk {
+  id: string;
+  hostPath: string;
+  readOnly: boolean;
+  format: string;
+}
+
+/**
+ * A byte-stream channel beside the SSH channel (§5.2.2): `name` matches [a-z][a-z0-9-]{0,15}
+ * (not "ssh"); on virtio-serial the guest port is named `vivarium.<name>`; on vsock/hvsocket
+ * every host connection to `path` reaches `guestPort` in the guest.
+ */
+export interface VmDataChannel {
+  name: string;
+  path: string;
+  guestPort: number;
+}
+
 /** `start` params (§5.2). The helper validates every member; see PROTOCOL.md for the rules. */
 export interface VmSpec {
   name: string;
@@ -61,17 +96,25 @@ export interface VmSpec {
   channelPath: string;
   guestPort?: number;
   consoleLog: string;
+  /** Only when features.diskFormats covers them (main checks before sending). */
+  disks?: VmDisk[];
+  /** Only up to features.dataChannels (main checks before sending). */
+  dataChannels?: VmDataChannel[];
 }
 
 /** The agent-channel endpoint a helper published. */
 export const channelSchema = z.looseObject({ kind: z.string(), path: z.string() });
 
-/** The `start` result. */
+/** A data channel endpoint a helper published (in spec order). */
+export const dataChannelResultSchema = z.looseObject({ name: z.string(), kind: z.string(), path: z.string() });
+
+/** The `start` result; `dataChannels` is omitted (read as []) when none were asked. */
 export const startResultSchema = z.looseObject({
   state: z.literal('running'),
   accelerator: z.string(),
   channel: channelSchema,
   pid: nonNegInt.optional(),
+  dataChannels: z.array(dataChannelResultSchema).default([]),
 });
 export type StartResult = z.infer<typeof startResultSchema>;
 

@@ -43,7 +43,8 @@ class FakeHelper implements HelperPort {
   async start(spec: HelperVmSpec) {
     this.calls.push('start');
     this.spec = spec;
-    return { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: spec.channelPath } };
+    const dataChannels = (spec.dataChannels ?? []).map((d) => ({ name: d.name, kind: 'virtio-serial', path: d.path }));
+    return { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: spec.channelPath }, dataChannels };
   }
   async stop(o: { force: boolean }) {
     this.calls.push(`stop:${o.force}`);
@@ -153,6 +154,51 @@ describe('VmInstance', () => {
     const h = new FakeHelper({ features: { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['virtiofs'], readOnlyShares: false, channelKinds: ['vsock'], maxCpus: 2, maxMemoryMiB: 1024 } });
     const { vm } = setup([h]);
     await expect(vm.start(launch)).rejects.toThrow(/cannot enforce read-only shares/);
+  });
+
+  it('attaches disks and data channels the helper offers, and publishes the channel endpoints', async () => {
+    const features = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024, diskFormats: ['raw'], readOnlyDisks: true, dataChannels: 4 };
+    const h = new FakeHelper({ features });
+    const { vm } = setup([h]);
+    expect(vm.dataChannelPath('egress')).toBeNull();
+    await vm.start({ ...launch, disks: [{ id: 'root', hostPath: '/img/root.img', readOnly: true }], dataChannels: ['egress', 'logs'], cmdlineExtra: ['vivarium.root=standard', 'vivarium.egress=1'] });
+    expect(h.spec!.disks).toEqual([{ id: 'root', hostPath: '/img/root.img', readOnly: true, format: 'raw' }]);
+    const runDir = h.spec!.channelPath.replace(/\/ssh\.sock$/, '');
+    expect(h.spec!.dataChannels).toEqual([
+      { name: 'egress', path: join(runDir, 'egress.sock'), guestPort: 68664 },
+      { name: 'logs', path: join(runDir, 'logs.sock'), guestPort: 0x12001 },
+    ]);
+    expect(h.spec!.cmdline).toMatch(/ vivarium\.root=standard vivarium\.egress=1$/);
+    expect(vm.dataChannelPath('egress')).toBe(join(runDir, 'egress.sock'));
+    expect(vm.dataChannel('logs')).toEqual({ name: 'logs', kind: 'virtio-serial', path: join(runDir, 'logs.sock') });
+    expect(vm.dataChannelPath('nope')).toBeNull();
+    await vm.stop(true);
+    expect(vm.dataChannelPath('egress')).toBeNull();
+  });
+
+  it('sends no disks or data channels when none are asked (old helpers never see the members)', async () => {
+    const h = new FakeHelper();
+    const { vm } = setup([h]);
+    await vm.start(launch);
+    expect(h.spec).not.toHaveProperty('disks');
+    expect(h.spec).not.toHaveProperty('dataChannels');
+  });
+
+  it('refuses disks and data channels a helper does not offer, naming the helper and the feature', async () => {
+    const old = new FakeHelper(); // features without diskFormats/readOnlyDisks/dataChannels: a pre-session-2 helper
+    const { vm } = setup([old]);
+    const disk = { id: 'root', hostPath: '/img/root.img', readOnly: true };
+    await expect(vm.start({ ...launch, disks: [disk] })).rejects.toMatchObject({ code: 'unsupported', message: 'The VM helper fake cannot attach raw disks (its diskFormats feature: none).' });
+    expect(old.calls).toEqual(['hello', 'stop:true', 'close']);
+
+    const base = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 };
+    const hcsLike = new FakeHelper({ helper: 'hcs-like', features: { ...base, diskFormats: ['vhdx'], readOnlyDisks: false, dataChannels: 1 } });
+    const second = setup([hcsLike, hcsLike, hcsLike, hcsLike]);
+    await expect(second.vm.start({ ...launch, disks: [disk] })).rejects.toThrow('The VM helper hcs-like cannot attach raw disks (its diskFormats feature: vhdx).');
+    await expect(second.vm.start({ ...launch, disks: [{ ...disk, format: 'vhdx' }] })).rejects.toThrow(/hcs-like cannot enforce read-only disks \(feature readOnlyDisks\)/);
+    await expect(second.vm.start({ ...launch, dataChannels: ['egress', 'logs'] })).rejects.toThrow('The VM helper hcs-like offers 1 data channel (feature dataChannels); egress, logs need 2.');
+    await expect(second.vm.start({ ...launch, dataChannels: ['ssh'] })).rejects.toMatchObject({ code: 'invalidArgument' });
+    expect(hcsLike.calls.filter((c) => c === 'start')).toEqual([]);
   });
 
   it('fails when the guest never answers, naming the cause', async () => {

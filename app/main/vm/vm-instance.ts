@@ -12,6 +12,10 @@ import type { GuestImage } from '../image/guest-image.js';
 import { GuestConnection } from '../guest/guest-connection.js';
 import type { HelperFactory, HelperPort } from './helper-port.js';
 import { cleanupBoot, prepareBoot, type BootFiles } from './vm-runtime.js';
+import { checkDeviceFeatures, dataChannelSpecs, type DataChannelInfo, type DiskSpec } from './vm-devices.js';
+
+export type { DataChannelInfo, DiskSpec } from './vm-devices.js';
+export { dataChannelGuestPort } from './vm-devices.js';
 
 /** What a boot needs besides the image. */
 export interface VmLaunch {
@@ -20,6 +24,18 @@ export interface VmLaunch {
   readOnly: boolean;
   cpus: number;
   memoryMiB: number;
+  /** Block devices, seen by the guest in this order (/dev/vda... on QEMU and VZ). */
+  disks?: DiskSpec[];
+  /**
+   * Names of data channels (byte streams beside SSH, PROTOCOL.md §5.2.2), e.g. ['egress'].
+   * The instance places each endpoint in the boot's private runtime dir; ask
+   * `dataChannel(name)` / `dataChannelPath(name)` once running. Guest side: the virtio-serial
+   * port `vivarium.<name>` (/dev/virtio-ports/vivarium.<name>) or vsock port
+   * `dataChannelGuestPort(name, i)`.
+   */
+  dataChannels?: string[];
+  /** Extra kernel parameters, one word each (e.g. 'vivarium.root=standard', 'vivarium.egress=1'). */
+  cmdlineExtra?: string[];
 }
 
 /** Deadlines of one boot; TCG on 2 busy cores is slow, so they are generous. */
@@ -47,6 +63,7 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
   private stopping: Promise<void> | null = null;
   private connecting: Promise<GuestConnection> | null = null;
   private endpoint: { socketPath: string; privateKey: string; hostPublicKey: string } | null = null;
+  private dataChannels: DataChannelInfo[] = [];
   /** The accelerator of the current boot (tcg, kvm...). */
   accelerator: string | null = null;
 
@@ -107,6 +124,9 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
       const shareKind = f.shareKinds[0];
       const channelKind = f.channelKinds[0];
       if (!shareKind || !channelKind) throw new VivError('unsupported', 'The helper offers no folder share or agent channel kind.');
+      // Features first: a helper that predates disks or data channels would ignore them.
+      const disks = checkDeviceFeatures(hello, launch.disks ?? [], launch.dataChannels ?? []);
+      const dataChannels = dataChannelSpecs(files.runDir, launch.dataChannels ?? []);
       helper.onVmExit((info) => this.onExit(helper, `The VM ended (${info.reason}): ${info.message}`, exited));
       helper.onHelperExit((detail) => this.onExit(helper, `The VM helper exited unexpectedly${detail ? `: ${detail}` : ''}`, exited));
       phase('booting');
@@ -115,7 +135,7 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
         arch: image.arch,
         kernel: image.kernel,
         initrd: files.initrd,
-        cmdline: guestCmdline({ shareKind: shareKind as '9p', readOnly: launch.readOnly, channelKind: channelKind === 'vsock' ? 'vsock' : 'virtio-serial', arch: image.arch }),
+        cmdline: guestCmdline({ shareKind: shareKind as '9p', readOnly: launch.readOnly, channelKind: channelKind === 'vsock' ? 'vsock' : 'virtio-serial', arch: image.arch, extra: launch.cmdlineExtra }),
         cpus: Math.min(launch.cpus, f.maxCpus),
         memoryMiB: Math.min(launch.memoryMiB, f.maxMemoryMiB),
         shares: [{ tag: 'workspace', hostPath: launch.sharePath, readOnly: launch.readOnly }],
@@ -123,8 +143,15 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
         channelKind,
         channelPath: files.channelPath,
         consoleLog: files.consoleLog,
+        ...(disks.length ? { disks } : {}),
+        ...(dataChannels.length ? { dataChannels } : {}),
       });
       this.accelerator = started.accelerator;
+      this.dataChannels = dataChannels.map((want) => {
+        const got = started.dataChannels?.find((d) => d.name === want.name);
+        if (!got) throw new VivError('internal', `The VM helper ${hello.helper} did not publish the data channel "${want.name}" it was asked for.`);
+        return { name: got.name, kind: got.kind, path: got.path };
+      });
       phase('connecting');
       this.endpoint = { socketPath: started.channel.path, privateKey: files.keys.clientPrivateKey, hostPublicKey: files.keys.hostPublicKey };
       this.conn = await this.openConnection(exited.signal);
@@ -160,6 +187,21 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
   endpointInfo(): { socketPath: string; clientKeyFile: string; hostPublicKey: string } | null {
     if (this.state !== 'running' || !this.endpoint) return null;
     return { socketPath: this.endpoint.socketPath, clientKeyFile: `${this.vmDir}/client_key`, hostPublicKey: this.endpoint.hostPublicKey };
+  }
+
+  /**
+   * A data channel of the running VM (asked for in `VmLaunch.dataChannels`): its kind and the
+   * host endpoint to connect to. On virtio-serial the endpoint serves one connection at a
+   * time; on vsock/hvsocket each connection is a new guest connection. Null unless running.
+   */
+  dataChannel(name: string): DataChannelInfo | null {
+    if (this.state !== 'running') return null;
+    return this.dataChannels.find((d) => d.name === name) ?? null;
+  }
+
+  /** The host endpoint (unix socket path or pipe name) of a data channel; null unless running. */
+  dataChannelPath(name: string): string | null {
+    return this.dataChannel(name)?.path ?? null;
   }
 
   /** Closes the guest connection without stopping the VM (the next `connection()` reopens it). */
@@ -222,6 +264,7 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
     this.helper = null;
     this.files = null;
     this.endpoint = null;
+    this.dataChannels = [];
     if (conn && !conn.closed && !force) {
       // The guest never answers: it powers off under us. Give it a moment to reach the kernel.
       await conn.exec('poweroff -f', { cwd: '/' }).catch(() => undefined);

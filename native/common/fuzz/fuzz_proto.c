@@ -1,5 +1,6 @@
 /* libFuzzer target: arbitrary bytes through line framing and dispatch (hello, a VmSpec
- * validator, deferred replies). Every emitted line must be one valid JSON object. */
+ * validator with disks and data channels, deferred replies). Every emitted line must be one
+ * valid JSON object. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,17 @@ static vv_disposition m_start(void *ap, const vv_request *req, vj_writer *r, vv_
     const vv_platform pf = {NULL, f_abs, f_kind, NULL};
     app *a = ap;
     vv_spec s;
-    if (vv_spec_parse(req->params, &lim, &pf, &s, err) != 0) return VV_REPLY_NOW;
-    vj_obj_begin(r); vj_key(r, "name"); vj_str(r, s.name); vj_obj_end(r);
+    static const char *const formats[] = {"raw", NULL};
+    const vv_device_limits dev = {formats, 1, 2};
+    if (vv_spec_parse_with(req->params, &lim, &dev, &pf, &s, err) != 0) return VV_REPLY_NOW;
+    vj_obj_begin(r); vj_key(r, "name"); vj_str(r, s.name);
+    vj_key(r, "disks"); vj_arr_begin(r);
+    for (size_t i = 0; i < s.n_disks; i++) { vj_str(r, s.disks[i].id); vj_str(r, s.disks[i].host_path); }
+    vj_arr_end(r);
+    vj_key(r, "dataChannels"); vj_arr_begin(r);
+    for (size_t i = 0; i < s.n_data_channels; i++) { vj_str(r, s.data_channels[i].name); vj_str(r, s.data_channels[i].path); }
+    vj_arr_end(r);
+    vj_obj_end(r);
     vv_spec_free(&s);
     if (!a->deferred) { a->deferred = 1; a->deferred_id = req->id; return VV_REPLY_LATER; }
     return VV_REPLY_NOW;

@@ -2,10 +2,12 @@
  * Wine test of the agent-channel bridge (hcs_bridge.c built with -DHCS_BRIDGE_TEST_TCP, where
  * the "guest" is a 127.0.0.1 TCP server because Wine has no AF_HYPERV). Checks: the pipe exists
  * exactly while the bridge runs, bytes flow both ways through the relay threads in quantity, a guest that
- * closes first still delivers what it sent, and stopping the bridge removes the pipe.
+ * closes first still delivers what it sent, a second bridge (a data channel) beside the first
+ * reaches its own guest port and stops on its own, and stopping a bridge removes its pipe.
  */
 #include "hcs_bridge.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,30 @@ static DWORD WINAPI guest(LPVOID arg) {
     send(c, "bye", 3, 0);
     closesocket(c);
     return 0;
+}
+
+/* The data channel's guest: one session that says who it is and closes. */
+static DWORD WINAPI data_guest(LPVOID arg) {
+    SOCKET l = (SOCKET)(uintptr_t)arg;
+    SOCKET c = accept(l, NULL, NULL);
+    send(c, "egress-guest", 12, 0);
+    closesocket(c);
+    return 0;
+}
+
+/* A 127.0.0.1 listener on a free port; writes the port. */
+static SOCKET listen_local(u_short *port) {
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    struct sockaddr_in a;
+    int alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(l, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(l, 2) == 0);
+    CHECK(getsockname(l, (struct sockaddr *)&a, &alen) == 0);
+    *port = ntohs(a.sin_port);
+    return l;
 }
 
 static const char *pipe_name;
@@ -131,6 +157,31 @@ int main(void) {
     CHECK(total == 3 && strcmp(bye, "bye") == 0);
     CHECK(!ReadFile(c, bye, sizeof bye, &n, NULL) || n == 0);
     CloseHandle(c);
+
+    /* A data channel: a second bridge in the same process, its own pipe and guest port. */
+    u_short data_port = 0;
+    SOCKET data_listener = listen_local(&data_port);
+    HANDLE dg = CreateThread(NULL, 0, data_guest, (LPVOID)(uintptr_t)data_listener, 0, NULL);
+    char data_name[110];
+    snprintf(data_name, sizeof data_name, "%s-data", name);
+    wchar_t *wdn = hcs_wide(data_name);
+    hcs_bridge d;
+    CHECK(hcs_bridge_start(&d, data_name, sid, &vm, data_port, &call, &err) == 0);
+    pipe_name = data_name;
+    c = open_client();
+    CHECK(c != INVALID_HANDLE_VALUE);
+    char hello[16] = {0};
+    total = 0;
+    while (total < 12 && ReadFile(c, hello + total, sizeof hello - 1 - total, &n, NULL) && n > 0) total += (int)n;
+    CHECK(total == 12 && strcmp(hello, "egress-guest") == 0);
+    CloseHandle(c);
+    hcs_bridge_stop(&d);
+    CHECK(!WaitNamedPipeW(wdn, 1) && GetLastError() == ERROR_FILE_NOT_FOUND);
+    CHECK(WaitNamedPipeW(wn, 1) || GetLastError() != ERROR_FILE_NOT_FOUND); /* the SSH pipe stays */
+    WaitForSingleObject(dg, 5000);
+    CloseHandle(dg);
+    closesocket(data_listener);
+    free(wdn);
 
     hcs_bridge_stop(&b);
     CHECK(!WaitNamedPipeW(wn, 1) && GetLastError() == ERROR_FILE_NOT_FOUND);

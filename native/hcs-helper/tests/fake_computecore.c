@@ -10,6 +10,9 @@
  * appended to the file named by FAKE_HCS_LOG (one line: call name, then its JSON document).
  * FAKE_HCS_START_HRESULT=0x8037011B makes HcsStartComputeSystem fail with that HRESULT;
  * FAKE_HCS_START_DELAY_MS=N makes it take N ms unless HcsCancelOperation comes first.
+ * FAKE_HCS_PROBE_PIPES="\\.\pipe\a;\\.\pipe\b": when asked to shut down or terminate (the VM is
+ * still running then), it logs whether each of those named pipes exists ("PipeProbe present <name>"),
+ * so a test sees the helper's channel endpoints exist for the VM's life.
  * On start it writes FAKE_CONSOLE_LINE to the COM1 pipe named in the document, as a guest
  * kernel would, so the helper's console-log copy runs too.
  */
@@ -207,6 +210,33 @@ EXPORT HRESULT WINAPI HcsGrantVmAccess(const wchar_t *vm_id, const wchar_t *path
     return S_OK;
 }
 
+EXPORT HRESULT WINAPI HcsRevokeVmAccess(const wchar_t *vm_id, const wchar_t *path) {
+    log_call("HcsRevokeVmAccess", path);
+    (void)vm_id;
+    return S_OK;
+}
+
+/* Logs, for each pipe named in FAKE_HCS_PROBE_PIPES, whether it exists right now. */
+static void probe_pipes(void) {
+    const char *list = getenv("FAKE_HCS_PROBE_PIPES");
+    char name[512];
+    while (list && *list) {
+        const char *end = strchr(list, ';');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        if (n > 0 && n < sizeof name) {
+            memcpy(name, list, n);
+            name[n] = '\0';
+            wchar_t wname[512];
+            MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 512);
+            /* Only a missing pipe fails with ERROR_FILE_NOT_FOUND (busy ones time out). */
+            BOOL ok = WaitNamedPipeW(wname, 1);
+            int present = ok || GetLastError() != ERROR_FILE_NOT_FOUND;
+            log_call(present ? "PipeProbe present" : "PipeProbe absent", wname);
+        }
+        list = end ? end + 1 : NULL;
+    }
+}
+
 /* Delivers SystemExited from another thread, as HCS does from its pool. */
 static DWORD WINAPI exit_later(LPVOID arg) {
     fake_system *s = arg;
@@ -232,6 +262,7 @@ static int end_vm(fake_system *s, const wchar_t *data, DWORD delay_ms) {
 
 EXPORT HRESULT WINAPI HcsShutDownComputeSystem(void *system, void *operation, const wchar_t *options) {
     log_call("HcsShutDownComputeSystem", options);
+    probe_pipes();
     end_vm(system, L"{\"Status\":0,\"ExitType\":\"GracefulExit\"}", 100);
     complete(operation, S_OK, NULL);
     return S_OK;
@@ -239,6 +270,7 @@ EXPORT HRESULT WINAPI HcsShutDownComputeSystem(void *system, void *operation, co
 
 EXPORT HRESULT WINAPI HcsTerminateComputeSystem(void *system, void *operation, const wchar_t *options) {
     log_call("HcsTerminateComputeSystem", options);
+    probe_pipes();
     int first = end_vm(system, L"{\"Status\":0,\"ExitType\":\"ForcedExit\"}", 0);
     complete(operation, first ? S_OK : (HRESULT)0x80370110 /* HCS_E_SYSTEM_ALREADY_STOPPED */, NULL);
     return S_OK;

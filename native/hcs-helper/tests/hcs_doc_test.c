@@ -127,6 +127,64 @@ static void test_compute_system_golden(void) {
     vv_buf_free(&out);
 }
 
+/* Disks become SCSI attachments in order; every data port gets the agent port's ACL. */
+static void test_compute_system_disks_and_channels(void) {
+    vv_buf cmd = {0}, out = {0};
+    hcs_vm_config c = base_config(&cmd);
+    const hcs_disk disks[] = {
+        {"C:\\Program Files\\Vivarium\\guest\\x86_64\\rootfs.vhdx", 1},
+        {"D:\\Vivarium\\scratch \"1\".vhdx", 0},
+    };
+    const uint32_t ports[] = {68664, 0xFFFFFFFEu};
+    c.disks = disks;
+    c.n_disks = 2;
+    c.data_ports = ports;
+    c.n_data_ports = 2;
+    const char *why = "unset";
+    CHECK(hcs_doc_compute_system(&out, &c, &why) == 0);
+    CHECK(why == NULL);
+    check_golden(vv_buf_str(&out), "compute-system-disks-channels.json");
+    CHECK(strstr(vv_buf_str(&out), "NetworkAdapters") == NULL);
+
+    /* Bad lists are refused and leave nothing behind. */
+    struct { hcs_vm_config c; const char *why; } bad[6];
+    const hcs_disk unnamed[] = {{"", 1}};
+    const uint32_t zero[] = {0}, ssh[] = {22}, twice[] = {5, 5}, any[] = {0xFFFFFFFFu};
+    for (int i = 0; i < 6; i++) bad[i].c = c;
+    bad[0].c.disks = unnamed; bad[0].c.n_disks = 1;  bad[0].why = "disk path";
+    bad[1].c.data_ports = zero; bad[1].c.n_data_ports = 1; bad[1].why = "data port";
+    bad[2].c.data_ports = ssh; bad[2].c.n_data_ports = 1;  bad[2].why = "data port";
+    bad[3].c.data_ports = twice; bad[3].c.n_data_ports = 2; bad[3].why = "data port";
+    bad[4].c.data_ports = any; bad[4].c.n_data_ports = 1;  bad[4].why = "data port";
+    bad[5].c.disks = NULL; bad[5].c.n_disks = 1;           bad[5].why = "disk list";
+    for (int i = 0; i < 6; i++) {
+        vv_buf_clear(&out);
+        why = NULL;
+        CHECK(hcs_doc_compute_system(&out, &bad[i].c, &why) == -1);
+        CHECK_STR(why, bad[i].why);
+        CHECK(out.len == 0);
+    }
+
+    /* Without disks there is no Scsi member at all (the plain golden document). */
+    vv_buf_clear(&out);
+    c.n_disks = 0;
+    c.n_data_ports = 0;
+    CHECK(hcs_doc_compute_system(&out, &c, &why) == 0);
+    check_golden(vv_buf_str(&out), "compute-system.json");
+    vv_buf_free(&cmd);
+    vv_buf_free(&out);
+}
+
+static void test_vhdx_header(void) {
+    CHECK(hcs_is_vhdx_header("vhdxfile\0M\0i\0c", 14));
+    CHECK(!hcs_is_vhdx_header("vhdxfil", 7));
+    CHECK(!hcs_is_vhdx_header("VHDXFILE", 8));
+    static const unsigned char zeros[512];
+    CHECK(!hcs_is_vhdx_header(zeros, sizeof zeros)); /* a raw image */
+    CHECK(!hcs_is_vhdx_header("conectix", 8));       /* a VHD (v1) footer cookie */
+    CHECK(!hcs_is_vhdx_header(NULL, 8));
+}
+
 static void test_compute_system_rejects(void) {
     vv_buf cmd = {0}, out = {0};
     const char *why;
@@ -219,6 +277,8 @@ int main(int argc, char **argv) {
     snprintf(golden_dir, sizeof golden_dir, "%s", argv[1]);
     test_compute_system_golden();
     test_compute_system_rejects();
+    test_compute_system_disks_and_channels();
+    test_vhdx_header();
     test_plan9();
     test_small_helpers();
     test_exit_reason();

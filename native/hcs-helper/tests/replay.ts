@@ -13,15 +13,17 @@
  * the helper's start/stop/EOF threads, HCS callbacks and pipes run for real, and checks the HCS
  * calls the helper made (the documents it passed) from the stand-in's call log.
  *
- * Two adaptations, both forced by Windows and nothing else:
+ * Adaptations, all forced by Windows and nothing else:
  * - under Wine, placeholders become Windows paths through Wine's Z: drive (Z:\tmp\...), because
  *   the helper checks paths with Windows rules (a "/tmp/x" path is not absolute there);
- * - `${RUNDIR}/ssh.sock`, the unix-socket channel path, becomes a pipe name \\.\pipe\..., which
- *   is what PROTOCOL.md §5.2 asks of a Windows helper. Every other channelPath is sent as written.
+ * - `${CHANNEL}` and `${DATA_CHANNEL}` are pipe names \\.\pipe\..., which is what PROTOCOL.md §5.2
+ *   asks of a Windows helper. Every other channel path is sent as written;
+ * - `${DISK_FORMAT}` is `vhdx`, and `${DISK}` starts with the VHDX signature, which is all the
+ *   helper checks itself (PROTOCOL.md §7). With --vm it must be a real VHDX: VIVARIUM_TEST_VHDX.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 
 import type { Transcript } from '../../../app/main/vm/helper-transcript.js';
 import {
@@ -49,7 +51,10 @@ const UNAVAILABLE = parseTranscript(
           hostArch: 'x86_64',
           available: false,
           unavailableReason: '*',
-          features: { accelerators: [], guestArchs: ['x86_64'], shareKinds: ['hv9p'], channelKinds: ['hvsocket'] },
+          features: {
+            accelerators: [], guestArchs: ['x86_64'], shareKinds: ['hv9p'], channelKinds: ['hvsocket'],
+            diskFormats: ['vhdx'], readOnlyDisks: true, dataChannels: 4,
+          },
         },
       },
     },
@@ -65,6 +70,29 @@ const UNAVAILABLE = parseTranscript(
       },
     },
     { expect: { id: 2, error: { code: 'hypervisorUnavailable', message: '*', cause: { hresult: '0x8007007E' } } } },
+    // A disk that is not a VHDX is refused at validation, before the hypervisor is asked…
+    {
+      send: {
+        id: 4, method: 'start',
+        params: {
+          name: 'wine-check', kernel: '${KERNEL}', initrd: '${INITRD}', cpus: 1, memoryMiB: 256, channelPath: UNIX_CHANNEL,
+          consoleLog: '${CONSOLE}', disks: [{ id: 'root', hostPath: '${KERNEL}', readOnly: true, format: 'vhdx' }],
+        },
+      },
+    },
+    { expect: { id: 4, error: { code: 'invalidArgument', message: '*', cause: { path: '${KERNEL}' } } } },
+    // …and a valid disk and data channel only for want of HCS.
+    {
+      send: {
+        id: 5, method: 'start',
+        params: {
+          name: 'wine-check', kernel: '${KERNEL}', initrd: '${INITRD}', cpus: 1, memoryMiB: 256, channelPath: UNIX_CHANNEL,
+          consoleLog: '${CONSOLE}', disks: [{ id: 'root', hostPath: '${DISK}', readOnly: true, format: 'vhdx' }],
+          dataChannels: [{ name: 'egress', path: '${DATA_CHANNEL}', guestPort: 68664 }],
+        },
+      },
+    },
+    { expect: { id: 5, error: { code: 'hypervisorUnavailable', message: '*' } } },
     { send: { id: 3, method: 'status' } },
     { expect: { id: 3, result: { state: 'stopped' } } },
     { closeStdin: true },
@@ -83,6 +111,9 @@ function checkUnavailableWords(messages: unknown[]): string | null {
     if (!reason.includes(words)) return `unavailableReason lacks "${words}": ${reason}`;
   if (!String(start.error?.message ?? '').includes(reason))
     return `start's message does not carry hello's reason: ${String(start.error?.message)}`;
+  const raw = messages[2] as { error?: { message?: unknown } };
+  if (!String(raw.error?.message ?? '').startsWith('disks[0].hostPath') || !String(raw.error?.message).includes('not a VHDX'))
+    return `a raw disk should be refused naming disks[0].hostPath and VHDX: ${String(raw.error?.message)}`;
   return null;
 }
 
@@ -202,6 +233,53 @@ function checkCallLog(log: string, vars: Record<string, string>, consoleLog: str
   return null;
 }
 
+/**
+ * What the stand-in's call log must show after the start-disk-data-channel replay (two boots):
+ * the disk as a read-only VirtualDisk on SCSI controller "0", the data channel's port connectable
+ * like the SSH port, the VM granted access to the disk before the create, every grant revoked,
+ * and both channel pipes present while the VM ran.
+ */
+function checkDeviceLog(log: string, vars: Record<string, string>): string | null {
+  const lines = log.split('\n').filter(Boolean);
+  const index = (prefix: string): number => lines.findIndex((l) => l.startsWith(prefix));
+  const args = (name: string): string[] => lines.filter((l) => l.startsWith(name + ' ')).map((l) => l.slice(name.length + 1));
+  const create = args('HcsCreateComputeSystem')[0];
+  if (!create) return 'HcsCreateComputeSystem was not called';
+  type Doc = { VirtualMachine: { Devices: { Scsi?: Record<string, { Attachments: Record<string, unknown> }>; HvSocket: { HvSocketConfig: { ServiceTable: Record<string, { ConnectSecurityDescriptor: string }> } } } } };
+  const devices = (JSON.parse(create) as Doc).VirtualMachine.Devices;
+  const attachments = devices.Scsi?.['0']?.Attachments;
+  const want = { Type: 'VirtualDisk', Path: vars.DISK, ReadOnly: true };
+  if (JSON.stringify(attachments) !== JSON.stringify({ '0': want }))
+    return `Scsi."0".Attachments should be ${JSON.stringify({ '0': want })}, got ${JSON.stringify(devices.Scsi)}`;
+  const table = devices.HvSocket.HvSocketConfig.ServiceTable;
+  const ssh = table['00000016-facb-11e6-bd58-64006a7986d3'];
+  const data = table[(68664).toString(16).padStart(8, '0') + '-facb-11e6-bd58-64006a7986d3'];
+  if (!ssh || !data || data.ConnectSecurityDescriptor !== ssh.ConnectSecurityDescriptor || Object.keys(table).length !== 2)
+    return `ServiceTable should hold the SSH port and data port 68664 with one ACL: ${JSON.stringify(table)}`;
+  const grantDisk = lines.findIndex((l) => l === `HcsGrantVmAccess ${vars.DISK}`);
+  if (grantDisk < 0 || grantDisk > index('HcsCreateComputeSystem '))
+    return 'the VM was not granted access to the disk before HcsCreateComputeSystem';
+  const grants = args('HcsGrantVmAccess').sort(), revokes = args('HcsRevokeVmAccess').sort();
+  if (JSON.stringify(grants) !== JSON.stringify(revokes))
+    return `every grant must be revoked: granted ${JSON.stringify(grants)}, revoked ${JSON.stringify(revokes)}`;
+  // The stand-in probes the pipes when asked to terminate, i.e. before the first boot is closed.
+  const firstClose = index('HcsCloseComputeSystem');
+  for (const pipe of [vars.CHANNEL, vars.DATA_CHANNEL])
+    if (!lines.slice(0, firstClose).includes(`PipeProbe present ${pipe}`))
+      return `the pipe ${pipe} did not exist while the VM ran: ${JSON.stringify(lines.filter((l) => l.startsWith('PipeProbe')))}`;
+  return null;
+}
+
+/** Overwrites the start of `path` with the VHDX file signature (MS-VHDX 2.2.1: "vhdxfile"). */
+function markVhdx(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Buffer.from('vhdxfile', 'ascii'), 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The real guest for --vm, with the kernel command line an HCS VM needs (hv9p + vsock). */
 async function realGuest(): Promise<{ kernel: string; initrd: string; cmdline: string; arch: string }> {
   const { loadGuestImage } = await import('../../../app/main/image/guest-image.js');
@@ -232,15 +310,29 @@ async function main(argv: string[]): Promise<number> {
   for (const t of transcripts) {
     const { vars, cleanup } = scratchPlaceholders(real);
     const pipe = `\\\\.\\pipe\\viv-tr-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const placeholders: Record<string, string> = { ...vars, CHANNEL: pipe };
+    if (vm && JSON.stringify(t).includes('${DISK}')) {
+      // A real HCS boot attaches ${DISK}: it must be a real VHDX (see README, checklist step 4).
+      const vhdx = process.env.VIVARIUM_TEST_VHDX;
+      if (!vhdx || !existsSync(vhdx)) {
+        failed++;
+        console.log(`FAIL  ${t.name}: set VIVARIUM_TEST_VHDX to an existing .vhdx file (this transcript attaches a disk)`);
+        cleanup();
+        continue;
+      }
+      vars.DISK = vhdx;
+    } else {
+      markVhdx(vars.DISK as string);
+    }
+    const placeholders: Record<string, string> = { ...vars, CHANNEL: pipe, DATA_CHANNEL: `${pipe}-data`, DISK_FORMAT: 'vhdx' };
     if (wine)
-      for (const k of ['KERNEL', 'INITRD', 'SHARE', 'RUNDIR', 'CONSOLE'])
+      for (const k of ['KERNEL', 'INITRD', 'SHARE', 'RUNDIR', 'CONSOLE', 'DISK'])
         placeholders[k] = winePath(vars[k] as string);
     const t0 = Date.now();
     let log = '';
     if (fakeLog) rmSync(fakeLog, { force: true });
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (fakeLog) env.FAKE_HCS_LOG = winePath(fakeLog);
+    if (fakeLog) env.FAKE_HCS_PROBE_PIPES = `${placeholders.CHANNEL};${placeholders.DATA_CHANNEL}`;
     if (t === START_REFUSED) env.FAKE_HCS_START_HRESULT = '0x8037011B';
     try {
       const { messages } = await replayTranscript(t, {
@@ -253,6 +345,7 @@ async function main(argv: string[]): Promise<number> {
       let extra = t === UNAVAILABLE ? checkUnavailableWords(messages) : null;
       if (fakeLog && t.name === 'start-stop')
         extra = checkCallLog(readFileSync(fakeLog, 'utf8'), placeholders, vars.CONSOLE as string);
+      if (fakeLog && t.name === 'start-disk-data-channel') extra = checkDeviceLog(readFileSync(fakeLog, 'utf8'), placeholders);
       if (extra) throw new Error(extra);
       console.log(`ok    ${t.name} (${Date.now() - t0} ms)`);
     } catch (e) {

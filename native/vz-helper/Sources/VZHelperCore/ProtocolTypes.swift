@@ -24,9 +24,16 @@ public struct Features: Codable, Equatable, Sendable {
     public var snapshots: Bool
     public var maxCpus: Int
     public var maxMemoryMiB: Int
+    /// `disks[].format` values `start` accepts, best first; `[]` = no disks.
+    public var diskFormats: [String]
+    /// The host enforces `disks[].readOnly`.
+    public var readOnlyDisks: Bool
+    /// How many `dataChannels` `start` accepts (0 … 4).
+    public var dataChannels: Int
 
     public init(accelerators: [String], guestArchs: [String], shareKinds: [String], readOnlyShares: Bool,
-                channelKinds: [String], consoleLog: Bool, snapshots: Bool, maxCpus: Int, maxMemoryMiB: Int) {
+                channelKinds: [String], consoleLog: Bool, snapshots: Bool, maxCpus: Int, maxMemoryMiB: Int,
+                diskFormats: [String], readOnlyDisks: Bool, dataChannels: Int) {
         self.accelerators = accelerators
         self.guestArchs = guestArchs
         self.shareKinds = shareKinds
@@ -36,6 +43,9 @@ public struct Features: Codable, Equatable, Sendable {
         self.snapshots = snapshots
         self.maxCpus = maxCpus
         self.maxMemoryMiB = maxMemoryMiB
+        self.diskFormats = diskFormats
+        self.readOnlyDisks = readOnlyDisks
+        self.dataChannels = dataChannels
     }
 }
 
@@ -83,12 +93,22 @@ public struct ChannelInfo: Codable, Equatable, Sendable {
     public init(kind: String, path: String) { self.kind = kind; self.path = path }
 }
 
-/// The `start` result. `pid` is omitted when there is no hypervisor process (always, on VZ).
+/// A data channel's endpoint in the `start` result: `{name, kind, path}`.
+public struct DataChannelInfo: Codable, Equatable, Sendable {
+    public var name: String
+    public var kind: String
+    public var path: String
+    public init(name: String, kind: String, path: String) { self.name = name; self.kind = kind; self.path = path }
+}
+
+/// The `start` result. `pid` is omitted when there is no hypervisor process (always, on VZ);
+/// `dataChannels` is omitted when none were asked for (PROTOCOL.md §5.2).
 public struct StartResult: Codable, Equatable, Sendable {
     public var state: VmState
     public var accelerator: String
     public var channel: ChannelInfo
     public var pid: Int?
+    public var dataChannels: [DataChannelInfo]?
 }
 
 /// The `stop` result.

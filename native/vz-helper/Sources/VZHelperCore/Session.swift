@@ -142,7 +142,8 @@ public final class Session {
             emit(Event.channel(started.channel))
             setState(.running)
             emit(Reply.success(id: id, encoding: StartResult(state: .running, accelerator: started.accelerator,
-                                                             channel: started.channel, pid: started.pid)))
+                                                             channel: started.channel, pid: started.pid,
+                                                             dataChannels: started.dataChannels.isEmpty ? nil : started.dataChannels)))
         case (.none, .failure(let error)):
             clearVM()
             setState(.stopped)

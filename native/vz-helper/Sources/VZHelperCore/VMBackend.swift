@@ -5,10 +5,13 @@ public struct StartedVM: Equatable, Sendable {
     public var accelerator: String
     public var channel: ChannelInfo
     public var pid: Int?
-    public init(accelerator: String, channel: ChannelInfo, pid: Int? = nil) {
+    /// The data channels' endpoints, in spec order (empty when none were asked for).
+    public var dataChannels: [DataChannelInfo]
+    public init(accelerator: String, channel: ChannelInfo, pid: Int? = nil, dataChannels: [DataChannelInfo] = []) {
         self.accelerator = accelerator
         self.channel = channel
         self.pid = pid
+        self.dataChannels = dataChannels
     }
 }
 
@@ -39,8 +42,8 @@ public struct BackendDescription: Sendable {
 ///
 /// Contracts (the Session relies on them):
 /// - `start` is called only when no VM exists. It MUST call `completion` exactly once; on failure it
-///   MUST have removed everything it created (channel endpoint, VM). On success the channel
-///   endpoint exists, is mode 0600 and accepts connections.
+///   MUST have removed everything it created (channel endpoints, VM). On success the channel
+///   endpoint and every data-channel endpoint exist, are mode 0600 and accept connections.
 /// - `stop` MAY be called while a `start` is in flight: the backend then aborts the start, calls the
 ///   start's completion (with any error) BEFORE the stop's completion, and leaves no VM behind.
 /// - `stop` MUST call `completion` exactly once, after the VM has fully exited and the channel

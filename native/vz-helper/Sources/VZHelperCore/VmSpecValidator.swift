@@ -36,7 +36,7 @@ public struct VmSpecValidator {
         let shareKind = try kind(params, "shareKind", offered: f.shareKinds)
         let channelKind = try kind(params, "channelKind", offered: f.channelKinds)
         let channelPath = try requiredString(params, "channelPath")
-        try checkChannelPath(channelPath)
+        try checkChannelPath("channelPath", channelPath)
         let guestPort = params["guestPort"] == nil ? 22 : try requiredInteger(params, "guestPort", in: 1...65535)
         let consoleLog = try requiredString(params, "consoleLog")
         try checkAbsolute("consoleLog", consoleLog)
@@ -45,12 +45,17 @@ public struct VmSpecValidator {
         if stat(consoleLog, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
             throw invalid("consoleLog: \(consoleLog) exists and is not a regular file")
         }
+        // The optional arrays after every other member, disks first (PROTOCOL.md §5.2.3).
+        let disks = try validateDisks(params["disks"])
+        let dataChannels = try validateDataChannels(params["dataChannels"], sshPort: guestPort,
+                                                    taken: [channelPath, consoleLog])
         // Last, after every member's own check, so that each of those errors wins (the golden
         // transcripts use a placeholder kernel file that is not a real Image).
         if arch == "arm64" && host.requiresUncompressedArm64Kernel { try KernelImage.checkUncompressedArm64(kernel) }
         return VmSpec(name: name, arch: arch, kernel: kernel, initrd: initrd, cmdline: cmdline, cpus: cpus,
                       memoryMiB: memoryMiB, shares: shares, shareKind: shareKind, channelKind: channelKind,
-                      channelPath: channelPath, guestPort: UInt32(guestPort), consoleLog: consoleLog)
+                      channelPath: channelPath, guestPort: UInt32(guestPort), consoleLog: consoleLog,
+                      disks: disks, dataChannels: dataChannels)
     }
 
     // MARK: members
@@ -88,30 +93,31 @@ public struct VmSpecValidator {
         return value
     }
 
-    private func checkChannelPath(_ path: String) throws {
-        try checkAbsolute("channelPath", path)
+    /// The rules of a unix-socket endpoint (`channelPath`, `dataChannels[i].path`).
+    func checkChannelPath(_ member: String, _ path: String) throws {
+        try checkAbsolute(member, path)
         guard path.utf8.count <= SpecLimits.maxChannelPathBytes else {
-            throw invalid("channelPath: at most \(SpecLimits.maxChannelPathBytes) bytes (unix socket limit), got \(path.utf8.count)")
+            throw invalid("\(member): at most \(SpecLimits.maxChannelPathBytes) bytes (unix socket limit), got \(path.utf8.count)")
         }
-        try checkDirectory("channelPath", (path as NSString).deletingLastPathComponent, what: "parent directory")
+        try checkDirectory(member, (path as NSString).deletingLastPathComponent, what: "parent directory")
         var st = stat()
-        if lstat(path, &st) == 0 { throw invalid("channelPath: something already exists at \(path)") }
+        if lstat(path, &st) == 0 { throw invalid("\(member): something already exists at \(path)") }
     }
 
     // MARK: file checks (stat, so that symlinks to the right kind are accepted)
 
-    private func checkAbsolute(_ member: String, _ path: String) throws {
+    func checkAbsolute(_ member: String, _ path: String) throws {
         guard path.hasPrefix("/") else { throw invalid("\(member): must be an absolute path, got \(quoted(path))") }
     }
 
-    private func checkRegularFile(_ member: String, _ path: String) throws {
+    func checkRegularFile(_ member: String, _ path: String) throws {
         try checkAbsolute(member, path)
         var st = stat()
         guard stat(path, &st) == 0 else { throw notFound(member, path, errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw invalid("\(member): \(path) is not a regular file") }
     }
 
-    private func checkDirectory(_ member: String, _ path: String, what: String) throws {
+    func checkDirectory(_ member: String, _ path: String, what: String) throws {
         try checkAbsolute(member, path)
         var st = stat()
         guard stat(path, &st) == 0 else { throw notFound(member, path, errno, what: what) }
@@ -126,7 +132,7 @@ public struct VmSpecValidator {
 
     // MARK: typed member access
 
-    private func requiredString(_ p: [String: JSONValue], _ key: String, prefix: String? = nil) throws -> String {
+    func requiredString(_ p: [String: JSONValue], _ key: String, prefix: String? = nil) throws -> String {
         let member = prefix.map { "\($0).\(key)" } ?? key
         guard case .string(let s)? = p[key] else { throw invalid("\(member): must be a string, \(describe(p[key]))") }
         return s
@@ -138,7 +144,7 @@ public struct VmSpecValidator {
         return s
     }
 
-    private func requiredInteger(_ p: [String: JSONValue], _ key: String, in range: ClosedRange<Int>) throws -> Int {
+    func requiredInteger(_ p: [String: JSONValue], _ key: String, in range: ClosedRange<Int>) throws -> Int {
         guard let raw = p[key], let i = raw.integerValue else {
             throw invalid("\(key): must be an integer in \(range.lowerBound) … \(range.upperBound), \(describe(p[key]))")
         }
@@ -148,9 +154,9 @@ public struct VmSpecValidator {
         return Int(i)
     }
 
-    private func describe(_ v: JSONValue?) -> String { v.map { "got \($0.typeName)" } ?? "but it is missing" }
-    private func invalid(_ message: String) -> HelperError { HelperError(.invalidArgument, message) }
-    private func quoted(_ s: String) -> String { "\"\(s.prefix(80))\"" }
+    func describe(_ v: JSONValue?) -> String { v.map { "got \($0.typeName)" } ?? "but it is missing" }
+    func invalid(_ message: String) -> HelperError { HelperError(.invalidArgument, message) }
+    func quoted(_ s: String) -> String { "\"\(s.prefix(80))\"" }
 
     static func isNameChar(_ c: Character) -> Bool {
         c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-")

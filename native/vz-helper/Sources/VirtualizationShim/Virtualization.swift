@@ -70,6 +70,33 @@ open class VZVirtioFileSystemDeviceConfiguration: VZDirectorySharingDeviceConfig
     open class func validateTag(_ tag: String) throws { macOSOnly() }
 }
 
+// MARK: storage (virtio block)
+
+/// doc: class VZStorageDeviceAttachment
+open class VZStorageDeviceAttachment: NSObject {}
+/// doc: class VZDiskImageStorageDeviceAttachment — init(url: URL, readOnly: Bool) throws; var url: URL { get };
+/// var isReadOnly: Bool { get }
+open class VZDiskImageStorageDeviceAttachment: VZStorageDeviceAttachment {
+    public init(url: URL, readOnly: Bool) throws { macOSOnly() }
+    open var url: URL { macOSOnly() }
+    open var isReadOnly: Bool { macOSOnly() }
+}
+/// doc: class VZStorageDeviceConfiguration — var attachment: VZStorageDeviceAttachment { get }
+open class VZStorageDeviceConfiguration: NSObject {
+    open var attachment: VZStorageDeviceAttachment { macOSOnly() }
+}
+/// doc: class VZVirtioBlockDeviceConfiguration — init(attachment: VZStorageDeviceAttachment);
+/// var blockDeviceIdentifier: String { get set } (macOS 12.3+);
+/// class func validateBlockDeviceIdentifier(_ blockDeviceIdentifier: String) throws (macOS 12.3+)
+open class VZVirtioBlockDeviceConfiguration: VZStorageDeviceConfiguration {
+    public init(attachment: VZStorageDeviceAttachment) {}
+    open var blockDeviceIdentifier: String {
+        get { macOSOnly() }
+        set { macOSOnly() }
+    }
+    open class func validateBlockDeviceIdentifier(_ blockDeviceIdentifier: String) throws { macOSOnly() }
+}
+
 // MARK: vsock, entropy, network
 
 /// doc: class VZSocketDeviceConfiguration
@@ -102,7 +129,8 @@ open class VZVirtioSocketConnection: NSObject {
 
 /// doc: class VZVirtualMachineConfiguration — init(); var bootLoader: VZBootLoader?; var platform: VZPlatformConfiguration;
 /// var cpuCount: Int; var memorySize: UInt64; var serialPorts: [VZSerialPortConfiguration];
-/// var directorySharingDevices: [VZDirectorySharingDeviceConfiguration]; var socketDevices: [VZSocketDeviceConfiguration];
+/// var directorySharingDevices: [VZDirectorySharingDeviceConfiguration]; var storageDevices: [VZStorageDeviceConfiguration];
+/// var socketDevices: [VZSocketDeviceConfiguration];
 /// var entropyDevices: [VZEntropyDeviceConfiguration]; var networkDevices: [VZNetworkDeviceConfiguration];
 /// func validate() throws; class var minimumAllowedCPUCount: Int { get }; class var maximumAllowedCPUCount: Int { get };
 /// class var minimumAllowedMemorySize: UInt64 { get }; class var maximumAllowedMemorySize: UInt64 { get }
@@ -113,6 +141,7 @@ open class VZVirtualMachineConfiguration: NSObject {
     public var memorySize: UInt64 = 0
     public var serialPorts: [VZSerialPortConfiguration] = []
     public var directorySharingDevices: [VZDirectorySharingDeviceConfiguration] = []
+    public var storageDevices: [VZStorageDeviceConfiguration] = []
     public var socketDevices: [VZSocketDeviceConfiguration] = []
     public var entropyDevices: [VZEntropyDeviceConfiguration] = []
     public var networkDevices: [VZNetworkDeviceConfiguration] = []

@@ -21,7 +21,7 @@ final class VZBackend: VMBackend {
 
     private var machine: VZVirtualMachine?
     private var watcher: MachineDelegate?
-    private var bridge: ChannelBridge?
+    private let endpoints = ChannelEndpoints(log: Log.info)   // the SSH channel's, then the data channels
     private var consoleLog: FileHandle?
     private var createdConsoleLog: String?   // set when this start created the file (not appended)
     private var pendingStart: ((Result<StartedVM, HelperError>) -> Void)?
@@ -46,13 +46,10 @@ final class VZBackend: VMBackend {
             let log = try openConsoleLog(spec.consoleLog)
             consoleLog = log
             let config = try VZConfigurationFactory.make(spec, consoleLog: log)
-            // The endpoint exists before the guest runs; clients dial with retries until it listens.
-            let port = spec.guestPort
-            let bridge = ChannelBridge(path: spec.channelPath, log: Log.info) { [weak self] done in
+            // The endpoints exist before the guest runs; clients dial with retries until it listens.
+            try endpoints.open(ChannelEndpoints.forSpec(spec)) { [weak self] port, done in
                 self?.dialGuest(port: port, completion: done) ?? done(.failure(HelperError(.invalidState, "the VM is gone")))
             }
-            try bridge.open()
-            self.bridge = bridge
             let vm = VZVirtualMachine(configuration: config, queue: vmQueue)
             let watcher = MachineDelegate(backend: self)
             vm.delegate = watcher
@@ -60,7 +57,7 @@ final class VZBackend: VMBackend {
             machine = vm
             pendingStart = completion
             forceRequested = false
-            vm.start { [weak self] result in self?.vmStartFinished(vm, result, channel: spec.channelPath) }
+            vm.start { [weak self] result in self?.vmStartFinished(vm, result, spec: spec) }
         } catch {
             teardown()
             discardUnusedConsoleLog()
@@ -68,7 +65,7 @@ final class VZBackend: VMBackend {
         }
     }
 
-    private func vmStartFinished(_ vm: VZVirtualMachine, _ result: Result<Void, Error>, channel: String) {
+    private func vmStartFinished(_ vm: VZVirtualMachine, _ result: Result<Void, Error>, spec: VmSpec) {
         guard vm === machine else { return }
         if forceRequested {
             // A stop arrived while starting (its start reply is already sent); end what exists now.
@@ -79,7 +76,8 @@ final class VZBackend: VMBackend {
         pendingStart = nil
         switch result {
         case .success:
-            completion(.success(StartedVM(accelerator: "vz", channel: ChannelInfo(kind: "vsock", path: channel))))
+            let data = spec.dataChannels.map { DataChannelInfo(name: $0.name, kind: "vsock", path: $0.path) }
+            completion(.success(StartedVM(accelerator: "vz", channel: ChannelInfo(kind: "vsock", path: spec.channelPath), dataChannels: data)))
         case .failure(let error):
             teardown()
             discardUnusedConsoleLog()
@@ -181,7 +179,7 @@ final class VZBackend: VMBackend {
         }
     }
 
-    // MARK: channel
+    // MARK: channels
 
     /// One guest connection per client: connect(toPort:) retried until the guest listens. The
     /// fd is dup'ed because VZVirtioSocketConnection closes its own when it goes away
@@ -212,8 +210,7 @@ final class VZBackend: VMBackend {
     private func teardown() {
         graceTimer?.cancel()
         graceTimer = nil
-        bridge?.close()
-        bridge = nil
+        endpoints.closeAll()
         machine?.delegate = nil
         machine = nil
         watcher = nil

@@ -8,7 +8,9 @@ import VirtualizationShim
 
 /// Builds the VM configuration for a validated spec (BACKENDS.md §1.1): direct Linux boot, a
 /// virtio console to the console log, one virtiofs device per share (read-only enforced by
-/// the host), a vsock device for the agent channel, an entropy device, and NO network device.
+/// the host), one virtio block device per disk in spec order (the guest's vda, vdb…; read-only
+/// enforced by the host), one vsock device for the agent and data channels, an entropy device,
+/// and NO network device.
 enum VZConfigurationFactory {
     static func make(_ spec: VmSpec, consoleLog: FileHandle) throws -> VZVirtualMachineConfiguration {
         let boot = VZLinuxBootLoader(kernelURL: URL(fileURLWithPath: spec.kernel))
@@ -37,7 +39,8 @@ enum VZConfigurationFactory {
             device.share = VZSingleDirectoryShare(directory: directory)
             return device
         }
-        config.socketDevices = [VZVirtioSocketDeviceConfiguration()]
+        config.storageDevices = try spec.disks.enumerated().map { index, disk in try blockDevice(disk, member: "disks[\(index)]") }
+        config.socketDevices = [VZVirtioSocketDeviceConfiguration()]   // the SSH channel and every data channel
         config.entropyDevices = [VZVirtioEntropyDeviceConfiguration()]
         config.networkDevices = []   // the guest has loopback only; egress goes through main's proxy over SSH
 
@@ -52,5 +55,26 @@ enum VZConfigurationFactory {
             throw HelperError.native(.invalidArgument, "VZVirtualMachineConfiguration.validate() refused the VM", error: error)
         }
         return config
+    }
+
+    /// A virtio block device on a raw disk image. `readOnly` is the attachment's, so the host
+    /// refuses the guest's writes. The spec id becomes the device's serial where VZ has one
+    /// (macOS 12.3+; the guest's /dev/disk/by-id/virtio-<id>).
+    private static func blockDevice(_ disk: DiskSpec, member: String) throws -> VZVirtioBlockDeviceConfiguration {
+        let attachment: VZDiskImageStorageDeviceAttachment
+        do {
+            attachment = try VZDiskImageStorageDeviceAttachment(url: URL(fileURLWithPath: disk.hostPath), readOnly: disk.readOnly)
+        } catch {
+            throw HelperError.native(.invalidArgument, "\(member).hostPath: Virtualization.framework cannot use \(disk.hostPath) as a raw disk image", error: error)
+        }
+        let device = VZVirtioBlockDeviceConfiguration(attachment: attachment)
+        if #available(macOS 12.3, *) {
+            // The validator's id rule ([a-z][a-z0-9-]{0,19}) is within VZ's (ASCII, ≤ 20 bytes); an
+            // invalid identifier would be a fatal error, so it is checked first all the same.
+            if (try? VZVirtioBlockDeviceConfiguration.validateBlockDeviceIdentifier(disk.id)) != nil {
+                device.blockDeviceIdentifier = disk.id
+            }
+        }
+        return device
     }
 }

@@ -35,7 +35,8 @@ enum VZHost {
         #endif
         let features = Features(accelerators: ["vz"], guestArchs: [hostArch], shareKinds: ["virtiofs"],
                                 readOnlyShares: true, channelKinds: ["vsock"], consoleLog: true, snapshots: false,
-                                maxCpus: maxCpus, maxMemoryMiB: Int(maxMemory / mebibyte))
+                                maxCpus: maxCpus, maxMemoryMiB: Int(maxMemory / mebibyte),
+                                diskFormats: ["raw"], readOnlyDisks: true, dataChannels: SpecLimits.maxDataChannels)
         return BackendDescription(helper: helperName, version: version, available: available, unavailableReason: reason,
                                   host: HostProfile(hostArch: hostArch, features: features, requiresUncompressedArm64Kernel: true))
     }

@@ -87,10 +87,15 @@ final class HelperProcessTests: XCTestCase {
         XCTAssertEqual(result["unavailableReason"]?.stringValue?.contains("only on macOS"), true)
         var params = try goodStartParams(scratch)
         params["arch"] = .string(VZHostArch.current)
+        // With a disk and a data channel too: both valid, neither created.
+        let disk = try scratch.file("root.img", [UInt8](repeating: 0, count: 4096))
+        params["disks"] = [["id": "root", "hostPath": .string(disk), "readOnly": true, "format": "raw"]]
+        params["dataChannels"] = [["name": "egress", "path": .string("\(scratch.path)/egress.sock"), "guestPort": 68664]]
         h.send(String(decoding: JSONValue.object(["id": 2, "method": "start", "params": .object(params)]).serialized(), as: UTF8.self))
         let reply = try XCTUnwrap(h.next())
         XCTAssertEqual(reply["error"]?["code"], "hypervisorUnavailable", "\(reply)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(scratch.path)/ssh.sock"), "nothing created")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(scratch.path)/egress.sock"), "nothing created")
         h.closeStdin()
         XCTAssertEqual(h.waitForExit(timeout: 5), 0)
         #else

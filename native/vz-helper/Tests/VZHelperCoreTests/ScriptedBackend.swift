@@ -26,7 +26,8 @@ final class ScriptedBackend: VMBackend {
             switch startBehaviour {
             case .succeed:
                 running = true
-                completion(.success(StartedVM(accelerator: "vz", channel: ChannelInfo(kind: "vsock", path: spec.channelPath))))
+                let data = spec.dataChannels.map { DataChannelInfo(name: $0.name, kind: "vsock", path: $0.path) }
+                completion(.success(StartedVM(accelerator: "vz", channel: ChannelInfo(kind: "vsock", path: spec.channelPath), dataChannels: data)))
             case .fail(let error): completion(.failure(error))
             case .hang: pendingStart = completion
             }

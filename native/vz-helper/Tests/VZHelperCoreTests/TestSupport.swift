@@ -32,7 +32,8 @@ func fakeArm64Image() -> [UInt8] {
 /// Features like the VZ helper's on an arm64 Mac.
 func vzLikeFeatures(arch: String = "arm64") -> Features {
     Features(accelerators: ["vz"], guestArchs: [arch], shareKinds: ["virtiofs"], readOnlyShares: true,
-             channelKinds: ["vsock"], consoleLog: true, snapshots: false, maxCpus: 4, maxMemoryMiB: 8192)
+             channelKinds: ["vsock"], consoleLog: true, snapshots: false, maxCpus: 4, maxMemoryMiB: 8192,
+             diskFormats: ["raw"], readOnlyDisks: true, dataChannels: 4)
 }
 
 func vzLikeHost(arch: String = "arm64") -> HostProfile {

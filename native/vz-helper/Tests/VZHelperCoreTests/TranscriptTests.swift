@@ -23,7 +23,8 @@ final class TranscriptTests: XCTestCase {
         let rundir = try scratch.dir("run")
         return ["KERNEL": try scratch.file("Image", fakeArm64Image()), "INITRD": try scratch.file("initrd.img", [0x30]),
                 "SHARE": try scratch.dir("share"), "RUNDIR": rundir, "CONSOLE": "\(rundir)/console.log",
-                "CHANNEL": "\(rundir)/ssh.sock",
+                "CHANNEL": "\(rundir)/ssh.sock", "DATA_CHANNEL": "\(rundir)/data.sock",
+                "DISK": try scratch.file("disk.img", [UInt8](repeating: 0, count: 1 << 20)), "DISK_FORMAT": "raw",
                 "ARCH": VZHostArch.current, "CMDLINE": "quiet panic=-1"]
     }
 
