@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,12 +39,39 @@ typedef struct fd_map { int src, dst; } fd_map;
 /* Above every target number, so moving the sources there first means dup2 never clobbers one. */
 #define CHILD_FD_PARKING 64
 
+/*
+ * In the child: the VM yields the CPU to the app's own windows. A background agent should never
+ * make the window stutter, and under TCG one busy guest can keep both cores of a small machine
+ * busy. QEMU gets its own session, hence its own scheduler autogroup (nice values act only inside
+ * an autogroup), and that autogroup and QEMU itself get nice VIVARIUM_VM_NICE (0-19, default 10;
+ * 0 keeps QEMU at the helper's priority). An idle host still gives the VM every free cycle.
+ */
+static void yield_cpu_to_the_app(void) {
+    const char *v = getenv("VIVARIUM_VM_NICE");
+    long n = 10;
+    if (v && *v) {
+        char *end;
+        n = strtol(v, &end, 10);
+        if (*end || n < 0 || n > 19) n = 10;
+    }
+    if (n == 0) return;
+    if (setsid() >= 0) {
+        int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            dprintf(fd, "%ld", n);
+            close(fd);
+        }
+    }
+    if (setpriority(PRIO_PROCESS, 0, (int)n) != 0) dprintf(2, "qemu-helper: setpriority: %s\n", strerror(errno));
+}
+
 /* In the child: arrange fds and signals, then exec QEMU. Never returns. */
 static void exec_qemu(pid_t parent, char *const argv[], const fd_map *m, size_t n) {
     /* QEMU dies with the helper, whatever kills the helper (SIGKILL included). */
     int devnull = qh_child_prepare(parent);
     int parked[MAX_CHILD_FDS];
     if (devnull < 0 || n > MAX_CHILD_FDS) _exit(126);
+    yield_cpu_to_the_app();
     for (size_t i = 0; i < n; i++)
         if ((parked[i] = fcntl(m[i].src, F_DUPFD_CLOEXEC, CHILD_FD_PARKING)) < 0) _exit(126);
     dup2(devnull, 0);
