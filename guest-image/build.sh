@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `npm run guest:build`: builds the Vivarium guest (kernel + initramfs) for x86_64 and arm64 from
-# the pinned Debian packages in guest-image/packages.lock. Output: dist/guest/<arch>/ (see
+# the pinned Debian packages in guest-image/packages.lock, then the standard root filesystem of
+# each arch (standard/build.sh). Output: dist/guest/<arch>/ and dist/guest-standard/<arch>/ (see
 # README.md). Cached by the hash of every input: with nothing changed it only re-verifies.
 #
 #   bash guest-image/build.sh [x86_64] [arm64]     (default: both)
-# Env: VIVARIUM_GUEST_DIR (output, default dist/guest), VIVARIUM_GUEST_CACHE (default .cache/guest).
+# Env: VIVARIUM_GUEST_DIR (output, default dist/guest), VIVARIUM_GUEST_CACHE (default .cache/guest),
+#      VIVARIUM_GUEST_IMAGES (`tiny` builds only the tiny image; default `tiny,standard`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -45,6 +47,7 @@ input_hash() {
     for f in build.sh pins.sh lib/apt.sh lib/fetch.sh lib/rootfs.sh init vsh.c modules.list; do
       echo "== $f"; cat "$here/$f"
     done
+    for f in vrelay/vrelay.c vrelay/vrelay.h vrelay/vrelay_stream.c vrelay/vrelay_frame.c vrelay/vrelay_frame.h; do echo "== $f"; cat "$here/$f"; done # egress relay
     (cd "$here/rootfs" && find . -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
       if [[ -L "$f" ]]; then echo "L $f $(readlink "$f")"
       elif [[ -f "$f" ]]; then echo "F $f $(stat -c %a "$f") $(sha256sum <"$f" | cut -d' ' -f1)"
@@ -81,8 +84,10 @@ build_arch() {
   echo "guest-image: building $arch" >&2
   fetch_pinned "$debarch"
 
-  local w="$cache/work/$arch"
-  rm -rf "$w"
+  # A work folder of its own: two builds at once (two engineers, two terminals) must not mix files.
+  mkdir -p "$cache/work"
+  local w; w=$(mktemp -d "$cache/work/$arch.XXXXXX")
+  trap 'rm -rf "$w"' EXIT
   mkdir -p "$w/pkgs" "$w/root/bin" "$w/out"
   local p v
   while read -r p v; do dpkg-deb -x "$(deb_path "$debarch" "$p" "$v")" "$w/pkgs"; done < <(pins_for "$debarch")
@@ -96,6 +101,7 @@ build_arch() {
   install_busybox "$w/pkgs/bin/busybox" "$w/root" "$debarch"
   install_elf_with_libs "$w/pkgs" "$w/root" usr/sbin/dropbear bin/dropbear "$triplet"
   "$cc" -static -O2 -s -Wall -Wextra -Werror -o "$w/root/bin/vsh" "$here/vsh.c"
+  "$cc" -static -O2 -s -Wall -Wextra -Werror -o "$w/root/bin/vrelay" "$here/vrelay/vrelay.c" "$here/vrelay/vrelay_stream.c" "$here/vrelay/vrelay_frame.c" # egress relay
   install_skeleton "$here" "$w/root"
   make_initramfs "$w/root" "$w/out/initramfs.img"
 
@@ -104,11 +110,12 @@ build_arch() {
   write_manifest "$arch" "$debarch" "$kver" "$hash" "$w/out"
 
   mkdir -p "$out"
-  rm -rf "$out/$arch.new" "$out/$arch.old"
-  mv "$w/out" "$out/$arch.new"
-  [[ -e "$out/$arch" ]] && mv "$out/$arch" "$out/$arch.old"
-  mv "$out/$arch.new" "$out/$arch"
-  rm -rf "$out/$arch.old" "$w"
+  local new="$out/.$arch.new.${w##*.}" old="$out/.$arch.old.${w##*.}"
+  mv "$w/out" "$new"
+  [[ -e "$out/$arch" ]] && mv "$out/$arch" "$old"
+  mv "$new" "$out/$arch"
+  rm -rf "$old" "$w"
+  trap - EXIT
   echo "guest-image: $arch built in $((SECONDS - t0)) s; initramfs $size bytes ($out/$arch)" >&2
 }
 
@@ -136,3 +143,8 @@ write_manifest() {
 }
 
 for a in "${arches[@]}"; do build_arch "$a"; done
+case ${VIVARIUM_GUEST_IMAGES:-tiny,standard} in
+  tiny) ;;
+  tiny,standard | standard,tiny) bash "$here/standard/build.sh" "${arches[@]}" ;;
+  *) fail "VIVARIUM_GUEST_IMAGES must be \`tiny\` or \`tiny,standard\`, not '$VIVARIUM_GUEST_IMAGES'" ;;
+esac

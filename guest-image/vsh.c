@@ -3,6 +3,8 @@
  *
  *   vsh serial <port-name|device> <cmd> [args...]  serve <cmd> (dropbear -i) on a virtio-serial port
  *   vsh vsock  <port> <cmd> [args...]          serve <cmd> per connection on AF_VSOCK <port>
+ *   vsh serial-exec <port-name|device> <cmd> [args...]
+ *                                              exec <cmd> with the port as its stdin/stdout (vrelay)
  *   vsh vsock-connect <cid> <port>             stdin/stdout <-> vsock stream (diagnostics, tests)
  *   vsh hv9p-mount <host-port> <aname> <dir> <ro:0|1>
  *                                              dial vsock CID 2:<host-port>, mount 9p trans=fd
@@ -222,6 +224,20 @@ __attribute__((noreturn)) static void serve_serial(const char *dev, char **argv)
     }
 }
 
+/*
+ * virtio-serial handed over whole: the port becomes <cmd>'s stdin and stdout and <cmd> notices
+ * host reconnects itself (vrelay: a hang-up, or a HELLO after zero padding; vrelay/RELAY.md). No
+ * in-band session detection, which binary payloads could fool, and no extra copy.
+ */
+__attribute__((noreturn)) static void exec_on_port(const char *dev, char **argv) {
+    int fd = open_port(dev);
+    if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) die("dup2");
+    if (fd > 1) close(fd);
+    execv(argv[0], argv);
+    die(argv[0]);
+    exit(127); /* not reached: die exits */
+}
+
 /* vsock: fork per connection; each child relays one session. Children are auto-reaped. */
 __attribute__((noreturn)) static void serve_vsock(unsigned port, char **argv) {
     int l = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -313,10 +329,11 @@ int main(int argc, char **argv) {
     debug_on = getenv("VSH_DEBUG") != NULL;
     if (argc >= 4 && strcmp(argv[1], "serial") == 0) serve_serial(argv[2], argv + 3);
     if (argc >= 4 && strcmp(argv[1], "vsock") == 0) serve_vsock(parse_port(argv[2]), argv + 3);
+    if (argc >= 4 && strcmp(argv[1], "serial-exec") == 0) exec_on_port(argv[2], argv + 3);
     if (argc == 4 && strcmp(argv[1], "vsock-connect") == 0) return vsock_connect_stdio(parse_port(argv[2]), parse_port(argv[3]));
     if (argc == 6 && strcmp(argv[1], "hv9p-mount") == 0)
         return hv9p_mount(parse_port(argv[2]), argv[3], argv[4], strcmp(argv[5], "1") == 0);
-    fprintf(stderr, "usage: vsh serial NAME|DEV CMD... | vsh vsock PORT CMD... | vsh vsock-connect CID PORT\n"
+    fprintf(stderr, "usage: vsh serial NAME|DEV CMD... | vsh serial-exec NAME|DEV CMD... | vsh vsock PORT CMD... | vsh vsock-connect CID PORT\n"
                     "       vsh hv9p-mount PORT ANAME DIR RO\n");
     return 2;
 }

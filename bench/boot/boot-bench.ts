@@ -2,17 +2,22 @@
  * Boot benchmark: time from `start` to the first successful SSH command, p50 and max over N
  * boots, for the helper's way (q35, PVH boot of the ELF vmlinux: no firmware, no
  * decompression) side by side in one run with the same kernel booted the usual way (q35,
- * SeaBIOS firmware, compressed bzImage). Boots alternate so machine load hits both alike.
- * Prints JSON; never gates on time.
+ * SeaBIOS firmware, compressed bzImage), and with the standard image (the same kernel and
+ * initramfs, the Debian root filesystem as a read-only disk, `vivarium.root=standard`: mount,
+ * overlay, switch_root; guest-image/README.md "Standard root"). Boots alternate so machine load
+ * hits all alike. Also reports both images' sizes. Prints JSON; never gates on time.
  *
  *   npx tsx bench/boot/boot-bench.ts [N=5]
  */
+import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { hostGuestArch, loadGuestImage } from '../../app/main/image/guest-image.js';
-import { bootVm } from '../../test/support/helper-vm.js';
+import { loadStandardImage, type StandardImage } from '../../app/main/image/standard-image.js';
+import { bootVm, type BootOptions } from '../../test/support/helper-vm.js';
 
 interface Series {
   kernel: string;
+  boot: BootOptions;
   ms: number[];
   cpuMs: number[];
   failures: string[];
@@ -40,12 +45,20 @@ async function main(): Promise<void> {
   const arch = hostGuestArch();
   const img = await loadGuestImage(arch);
   if (!img.bzImage) throw new Error(`the ${arch} guest image has no bzImage to compare with`);
-  const pvh: Series = { kernel: img.kernel, ms: [], cpuMs: [], failures: [] };
-  const usual: Series = { kernel: img.bzImage, ms: [], cpuMs: [], failures: [] };
+  const pvh: Series = { kernel: img.kernel, boot: {}, ms: [], cpuMs: [], failures: [] };
+  const usual: Series = { kernel: img.bzImage, boot: {}, ms: [], cpuMs: [], failures: [] };
+  // The standard image needs more memory for its agents, not for booting: same -m as the others.
+  const std: StandardImage | Error = await loadStandardImage(arch).catch((e: unknown) => e as Error);
+  const standard: Series = {
+    kernel: img.kernel,
+    boot: std instanceof Error ? {} : { extraCmdline: ['vivarium.root=standard'], disks: [{ id: 'standard', hostPath: std.rootfs, readOnly: true, format: std.format }] },
+    ms: [], cpuMs: [], failures: std instanceof Error ? [`not run: ${std.message}`] : [],
+  };
+  const series = std instanceof Error ? [pvh, usual] : [pvh, usual, standard];
   for (let i = 0; i < n; i++) {
-    for (const s of [pvh, usual]) {
+    for (const s of series) {
       try {
-        const vm = await bootVm({ name: `bench-${i}`, kernel: s.kernel, sshTimeoutMs: 120_000 });
+        const vm = await bootVm({ name: `bench-${i}`, kernel: s.kernel, sshTimeoutMs: 300_000, ...s.boot });
         s.ms.push(Math.round(vm.timings.firstCommandMs));
         if (vm.timings.qemuCpuMs !== null) s.cpuMs.push(vm.timings.qemuCpuMs);
         await vm.dispose();
@@ -56,6 +69,8 @@ async function main(): Promise<void> {
   }
   const a = summary(pvh);
   const b = summary(usual);
+  const c = summary(standard);
+  const size = (p: string): number => statSync(p).size;
   const speedup = typeof a.p50Ms === 'number' && typeof b.p50Ms === 'number' && a.p50Ms > 0 ? +(b.p50Ms / a.p50Ms).toFixed(2) : null;
   console.log(
     JSON.stringify(
@@ -71,6 +86,16 @@ async function main(): Promise<void> {
         vivarium: { machine: 'q35', boot: 'PVH ELF vmlinux, no firmware', ...a },
         usual: { machine: 'q35', boot: 'SeaBIOS + compressed bzImage', ...b },
         p50SpeedupX: speedup,
+        standard: { machine: 'q35', boot: 'PVH ELF vmlinux, tiny initramfs, then the standard image (read-only disk, overlay, switch_root)', ...c },
+        standardMinusTinyP50Ms: typeof a.p50Ms === 'number' && typeof c.p50Ms === 'number' ? c.p50Ms - a.p50Ms : null,
+        sizes: {
+          tiny: { initramfsBytes: size(img.initrd), kernelBytes: size(img.kernel) },
+          standard: std instanceof Error ? null : {
+            rootfsExt4Bytes: std.sizeBytes,
+            rootfsVhdxBytes: (std.manifest.artifacts as Record<string, { size?: number }>)['rootfs.vhdx']?.size ?? null,
+            treeKiB: (std.manifest as { treeKiB?: number }).treeKiB ?? null,
+          },
+        },
       },
       null,
       2,

@@ -22,13 +22,16 @@ install_kernel() {
 }
 
 # install_modules PKGROOT ROOT KVER LIST: copies the listed modules and their dependencies and
-# runs depmod for the guest, so busybox modprobe loads them in dependency order.
+# runs depmod for the guest, so busybox modprobe loads them in dependency order. Modules that
+# only `xz`-marked entries need (the standard root's disk and ext4) are stored xz-compressed:
+# busybox modprobe unpacks them itself (the kernel has no in-kernel decompression), and the
+# tiny boot, which never loads them, reads ~2.6 MB fewer initramfs bytes.
 install_modules() {
-  local pk=$1 r=$2 kver=$3 list=$4 m kind rel
+  local pk=$1 r=$2 kver=$3 list=$4 m kind pack rel
   local mdir="lib/modules/$kver"
   depmod -b "$pk" "$kver"
-  local want=()
-  while read -r m kind; do
+  local want=() want_packed=()
+  while read -r m kind pack; do
     [[ -z "$m" || "$m" == \#* ]] && continue
     rel=$(module_path "$pk/$mdir" "$m")
     if [[ -z "$rel" ]]; then
@@ -36,21 +39,33 @@ install_modules() {
       [[ "$kind" == optional ]] && { echo "guest-image: optional module $m not in $kver, skipped" >&2; continue; }
       fail "module $m is neither built into $kver nor shipped as a module"
     fi
-    want+=("$rel")
+    case $pack in
+      xz) want_packed+=("$rel") ;;
+      '') want+=("$rel") ;;
+      # (not gz: Debian 12's depmod does not index .ko.gz, so modprobe would not find them)
+      *) fail "modules.list: unknown packing '$pack' for $m (expected xz or nothing)" ;;
+    esac
   done <"$list"
-  # Dependency closure from modules.dep ("path: dep1 dep2 ...").
-  local all
-  all=$(for rel in "${want[@]}"; do
-    echo "$rel"
-    awk -v k="$rel:" '$1 == k { for (i = 2; i <= NF; i++) print $i }' "$pk/$mdir/modules.dep"
-  done | LC_ALL=C sort -u)
-  for rel in $all; do
+  local plain packed
+  plain=$(module_closure "$pk/$mdir" "${want[@]}")
+  packed=$(LC_ALL=C comm -23 <(module_closure "$pk/$mdir" "${want_packed[@]}") <(echo "$plain"))
+  for rel in $plain $packed; do
     mkdir -p "$r/$mdir/$(dirname "$rel")"
     cp "$pk/$mdir/$rel" "$r/$mdir/$rel"
   done
+  for rel in $packed; do xz -9 --check=crc32 "$r/$mdir/$rel"; done
   cp "$pk/$mdir/modules.builtin" "$pk/$mdir/modules.order" "$r/$mdir/"
   [[ -f "$pk/$mdir/modules.builtin.modinfo" ]] && cp "$pk/$mdir/modules.builtin.modinfo" "$r/$mdir/"
   depmod -b "$r" "$kver"
+}
+
+# module_closure MODDIR REL...: the given modules.dep paths and all their dependencies, sorted.
+module_closure() {
+  local d=$1 rel; shift
+  for rel in "$@"; do
+    echo "$rel"
+    awk -v k="$rel:" '$1 == k { for (i = 2; i <= NF; i++) print $i }' "$d/modules.dep"
+  done | LC_ALL=C sort -u
 }
 
 # module_path MODDIR NAME: the modules.dep path of module NAME (- and _ are equivalent).
@@ -126,7 +141,7 @@ install_skeleton() {
   cp "$src/init" "$r/init"
   chmod 755 "$r/init"
   cp -a "$src/rootfs/." "$r/"
-  mkdir -p "$r"/{proc,sys,dev,run/vivarium,tmp,workspace,var/log,root/.ssh,usr}
+  mkdir -p "$r"/{proc,sys,dev,run/vivarium,tmp,workspace,var/log,root/.ssh,usr,standard/lower,standard/rw,standard/root}
   chmod 1777 "$r/tmp"
   chmod 700 "$r/root" "$r/root/.ssh"
   # The per-VM segment brings the key; dropbear follows the link (file 0600, folder 0700, root).

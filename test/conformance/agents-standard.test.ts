@@ -1,15 +1,14 @@
 /**
- * The standard guest image in a real VM under TCG (issue 10), for each arch whose images are built, booted the way it works until
- * guest-image/init switches root itself: the tiny kernel + initramfs, plus the extra segment of
- * guest-image/standard/modules-segment.sh, with rootfs.ext4 attached as a read-only virtio-blk
- * disk; `mount-standard /dev/vda` lays the overlay and commands run chrooted into it. Then the
+ * The standard guest image in a real VM under TCG (issue 10), for each arch whose images are built:
+ * the tiny kernel + initramfs with `vivarium.root=standard` and rootfs.ext4 attached as a
+ * read-only virtio-blk disk, so guest-image/init lays the tmpfs overlay and switches root into
+ * it (guest-image/README.md "Standard root"); commands run in the Debian userland. Then the
  * end-to-end path: real Claude Code in the guest, pointed at the API gateway over the VM's SSH
  * connection, against a local server speaking the Messages API that scripts one Write tool
  * call; the file appears in the host's workspace, the task events show the tool step, and the
  * user's key is nowhere in the guest. Needs `npm run guest:build` and
  * `bash guest-image/standard/build.sh <arch>` first; an arch without them is skipped (with the reason).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,14 +21,13 @@ import { GATEWAY_LOG_FILE, readGatewayLog } from '../../app/main/gateway/gateway
 import { GatewaySession } from '../../app/main/gateway/gateway-session.js';
 import { StaticKeyStore } from '../../app/main/gateway/key-store.js';
 import { GUEST_ARCHES, loadGuestImage, type GuestArch, type GuestImage } from '../../app/main/image/guest-image.js';
-import { writeVmInitrd } from '../../app/main/image/vm-segment.js';
 import { bootDirect, ownQemuPids, type DirectVm } from '../support/direct-qemu.js';
 import { connectWithRetry, type GuestSsh } from '../support/ssh.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const USER_KEY = `sk-ant-user-${'k'.repeat(24)}`;
 const TASK = 'task-claude-e2e';
-const IN_ROOT = 'chroot /standard/root /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root';
+const IN_ROOT = '/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root';
 
 /** Why `arch` cannot run here, or '' when it can; and its tiny image. */
 async function prerequisites(arch: GuestArch): Promise<{ why: string; image: GuestImage | null; rootfs: string }> {
@@ -60,12 +58,9 @@ for (const arch of GUEST_ARCHES) {
       work = mkdtempSync(join(tmpdir(), 'viv-agents-'));
       workspace = join(work, 'workspace');
       mkdirSync(workspace);
-      const segment = join(work, 'standard.cpio');
-      execFileSync('bash', [join(ROOT, 'guest-image', 'standard', 'modules-segment.sh'), arch, segment], { stdio: 'pipe' });
-      const initrd = join(work, 'initrd-standard.img');
-      await writeVmInitrd(image.initrd, readFileSync(segment), initrd);
       vm = await bootDirect({
-        image: { ...image, initrd },
+        image,
+        extraCmdline: ['vivarium.root=standard'],
         share: { hostPath: workspace, readOnly: false },
         memoryMiB: 2048,
         extraArgs: ['-drive', `file=${pre.rootfs},if=none,id=standard,format=raw,readonly=on`, '-device', 'virtio-blk-pci,drive=standard'],
@@ -89,14 +84,10 @@ for (const arch of GUEST_ARCHES) {
       console.log(`agents-standard ${arch} figures: ${JSON.stringify(figures)}`);
     });
 
-    it('mounts the read-only image under a tmpfs overlay and runs the agents and tools', async () => {
-      const t0 = performance.now();
-      const mounted = await ssh!.exec('mount-standard /dev/vda');
-      expect(mounted.stderr).toBe('');
-      expect(mounted.code).toBe(0);
-      expect(mounted.stdout.trim()).toBe('/standard/root');
-      figures.mountStandardMs = Math.round(performance.now() - t0);
-      const ro = await ssh!.exec('touch /standard/lower/x');
+    it('runs in the read-only image under a tmpfs overlay, with the agents and tools', async () => {
+      const root = await ssh!.exec('stat -f -c %T /; cat /run/vivarium/root-error 2>&1');
+      expect(root.stdout).toMatch(/^overlayfs\n.*No such file/);
+      const ro = await ssh!.exec('touch /run/vivarium/lower/x');
       expect(ro.code).not.toBe(0); // the image itself stays read-only
       const versions: Record<string, RegExp> = {
         'claude --version': /\(Claude Code\)/,
@@ -114,7 +105,7 @@ for (const arch of GUEST_ARCHES) {
         figures[`${cmd.split(' ')[0]}VersionMs`] = Math.round(performance.now() - t);
       }
       // Writes land in the tmpfs upper layer.
-      const w = await ssh!.exec(`${IN_ROOT} sh -c 'echo hi >/etc/viv-test && cat /etc/viv-test' && test -f /standard/rw/upper/etc/viv-test`);
+      const w = await ssh!.exec(`${IN_ROOT} sh -c 'echo hi >/etc/viv-test && cat /etc/viv-test' && test -f /run/vivarium/rw/upper/etc/viv-test`);
       expect(w.stdout.trim()).toBe('hi');
       expect(w.code).toBe(0);
     }, 600_000);
@@ -156,7 +147,7 @@ for (const arch of GUEST_ARCHES) {
         expect(environ.stdout).toContain('END');
         expect(environ.stdout).not.toContain(USER_KEY);
         // Files the agent could have written (the overlay's writable layer, the workspace): grep lists none.
-        const files = await ssh!.exec(`grep -rIl -- '${USER_KEY}' /standard/rw /workspace /tmp /root 2>/dev/null; echo END`);
+        const files = await ssh!.exec(`grep -rIl -- '${USER_KEY}' /run/vivarium/rw /workspace /tmp /root 2>/dev/null; echo END`);
         expect(files.stdout).toBe('END\n');
         await session.audit.flush();
         const log = await readGatewayLog(join(work, 'tasks', TASK, GATEWAY_LOG_FILE));

@@ -359,7 +359,9 @@ describe('guest image (direct qemu, TCG)', () => {
       expect(isVivError(err)).toBe(true);
       const msg = (err as Error).message;
       expect(msg).toContain(p);
-      expect(msg).toContain(x86.manifest.artifacts[victim]!.sha256);
+      // The copied manifest (not the one loaded at the start: a concurrent `npm run guest:build` may have replaced the image since).
+      const copied = JSON.parse(readFileSync(join(dir, 'x86_64', 'manifest.json'), 'utf8')) as { artifacts: Record<string, { sha256: string }> };
+      expect(msg).toContain(copied.artifacts[victim]!.sha256);
       expect(msg).toContain(createHash('sha256').update(bytes).digest('hex'));
       expect(msg).toContain('npm run guest:build');
     }
