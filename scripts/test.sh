@@ -32,6 +32,7 @@ stage unit npx vitest run --project unit
 have native/build.sh && stage "native build" bash native/build.sh
 have native/test.sh && stage "native tests" bash native/test.sh
 have guest-image/build.sh && stage "guest image" bash guest-image/build.sh
+have guest-image/vrelay/test.sh && stage "egress relay (ASan + fuzz)" bash guest-image/vrelay/test.sh
 stage conformance npx vitest run --project conformance
 have test/e2e/run.sh && stage e2e bash test/e2e/run.sh
 have native/hcs-helper/test.sh && stage "hcs-helper (mingw + wine)" bash native/hcs-helper/test.sh

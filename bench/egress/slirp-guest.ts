@@ -22,6 +22,8 @@ export interface SlirpGuest {
   run(cmd: string): Promise<{ stdout: string; stderr: string; exitCode: number | null }>;
   /** The host as the guest sees it through slirp (it reaches the host's 127.0.0.1). */
   hostAddress: string;
+  /** The QEMU process (slirp runs inside it), for CPU accounting. */
+  pid: number | undefined;
   dispose(): Promise<void>;
 }
 
@@ -70,7 +72,7 @@ export async function bootSlirpGuest(image: GuestImage, repo: string): Promise<S
       { cwd: '/' },
     );
     if (up.exitCode !== 0) throw new Error(`could not bring up the slirp NIC: ${up.stdout}${up.stderr}`);
-    return { run: (cmd) => conn.run(cmd, { cwd: '/' }), hostAddress: '10.0.2.2', dispose };
+    return { run: (cmd) => conn.run(cmd, { cwd: '/' }), hostAddress: '10.0.2.2', pid: vm.proc.pid, dispose };
   } catch (e) {
     await dispose();
     throw e;

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressPolicy } from '../../shared/contract-schemas.js';
 import type { CoreEvent } from '../api/window-core.js';
 import { exchange, hasFullResponse, startOrigin, until, type Origin } from '../egress/egress-test-kit.js';
+import { FRAME } from '../egress/relay-frames.js';
+import { ScriptedGuest } from '../egress/relay-test-guest.js';
 import { startTestGuest, type TestGuest } from '../egress/ssh-test-guest.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import { validatedPolicy, WorkspaceEgress } from './workspace-egress.js';
@@ -119,5 +121,34 @@ describe('WorkspaceEgress', () => {
   it('validates policies naming the bad pattern, and normalises good ones', () => {
     expect(() => validatedPolicy({ mode: 'allowlist', hosts: ['ok.example.com', 'not a host'] })).toThrow(/not a host/);
     expect(validatedPolicy({ mode: 'allowlist', hosts: ['API.Example.com'] })).toEqual({ mode: 'allowlist', hosts: ['api.example.com'] });
+  });
+});
+
+describe('WorkspaceEgress with an egress relay channel', () => {
+  it('uses the VM\'s egress channel when it has one: the task env stays 127.0.0.1:3128 and requests pass the same proxy', async () => {
+    const path = join(dir, 'egress.sock');
+    let relayGuest: ScriptedGuest | null = null;
+    const server = createServer((s) => (relayGuest = new ScriptedGuest(s)));
+    await new Promise<void>((r) => server.listen(path, r));
+    const events: CoreEvent[] = [];
+    const h = new WorkspaceEgress({
+      tasksDir: join(dir, 'tasks'), vmDir: (id) => join(dir, 'vms', id), policyOf: () => ({ mode: 'allowlist', hosts: [`127.0.0.1:${origin.port}`] }),
+      onPolicyGranted: () => undefined, emit: (e) => events.push(e), interactive: false, recordFlushMs: 20,
+      egressChannelOf: (id) => (id === 'w9' ? path : null),
+    });
+    h.attach('w9', connection());
+    const env = await h.taskEnvironment('w9', 'task-r');
+    const proxy = new URL(env.HTTP_PROXY!);
+    expect(`${proxy.hostname}:${proxy.port}`).toBe('127.0.0.1:3128');
+    const auth = Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64');
+    const g = relayGuest as unknown as ScriptedGuest;
+    g.send(FRAME.open, 1025, Buffer.from([0, 1]));
+    g.send(FRAME.data, 1025, Buffer.from(`GET http://127.0.0.1:${origin.port}/hello HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`));
+    const answer = (): string => Buffer.concat(g.frames.filter((f) => f.type === FRAME.data).map((f) => f.payload)).toString();
+    await until(() => answer().endsWith('hello'), 10_000);
+    await until(() => events.some((e) => e.event === 'egress:record'), 10_000);
+    expect(events.find((e) => e.event === 'egress:record')?.payload).toMatchObject({ taskId: 'task-r', decision: 'allowed', status: 200 });
+    await h.closeAll();
+    server.close();
   });
 });

@@ -33,6 +33,12 @@ export interface WorkspaceEgressOptions {
   limits?: Partial<EgressLimits>;
   /** Guest port of the forward; default 3128. Tests pass 0 (their stand-in guest binds on the host). */
   guestPort?: number;
+  /**
+   * The host end of a VM's `egress` data channel, when it has one (the VM was started with a
+   * `dataChannels` entry named "egress" and vivarium.egress=1): the relay is used then, the SSH
+   * forward otherwise (or when the relay does not answer).
+   */
+  egressChannelOf?: (workspaceId: string) => string | null;
   /** How often record events are pushed, and how many per push at most (the log file keeps all). */
   recordFlushMs?: number;
   maxRecordsPerFlush?: number;
@@ -81,6 +87,7 @@ export class WorkspaceEgress {
       tasksDir: this.opts.tasksDir,
       vmDir: this.opts.vmDir(workspaceId),
       client: conn.sshClient,
+      relayPath: this.opts.egressChannelOf?.(workspaceId) ?? null,
       limits: this.opts.limits,
       guestPort: this.opts.guestPort,
     });
