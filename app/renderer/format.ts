@@ -38,10 +38,15 @@ export function taskDuration(t: { startedAt: number | null; endedAt: number | nu
 /** "14:03" today, "3 Nov 14:03" otherwise. */
 export function formatTime(ms: number, now: number = Date.now()): string {
   const d = new Date(ms);
-  const time = d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  const time = TIME_FORMAT.format(d);
   if (new Date(now).toDateString() === d.toDateString()) return time;
-  return `${d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`;
+  return `${DAY_FORMAT.format(d)} ${time}`;
 }
+
+// Made once: a formatter per call (toLocale*String) was the renderer's costliest function while
+// task lists re-rendered during an output flood.
+const TIME_FORMAT = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+const DAY_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short' });
 
 /** The last path component, for naming a workspace after its folder. */
 export function baseName(path: string): string {

@@ -3,21 +3,25 @@
  * byte offset in the log, so anything already written (the backlog raced the live stream) is
  * dropped or trimmed instead of being shown twice.
  */
-import { useCallback, useState } from 'react';
+import { memo, useCallback, useState } from 'react';
 import type { Terminal } from '@xterm/xterm';
 import type { TaskOutputChunk } from '../../shared/contract-schemas.js';
 import { vivariumApi } from '../vivarium-api.js';
 import { XtermView } from './XtermView.js';
+import { TASK_OUTPUT_FEED, XtermFeed } from './xterm-feed.js';
 
 /** Bytes of the log loaded when a task is opened; older output is reachable in the log file. */
 const BACKLOG_BYTES = 4 * 1024 * 1024;
 /**
  * xterm.js time-slices its parsing between write() calls, never inside one: handing it a 64 KB
- * chunk of coloured lines in one call can stall a frame for ~100 ms on a slow machine. Slices
- * of this many UTF-16 units let it yield. Its parser is streaming, so a slice may cut an escape
- * sequence or a surrogate pair.
+ * chunk of coloured lines in one call can stall a frame for ~100 ms on a slow machine. The
+ * backlog goes in slices of this many UTF-16 units so it can yield (its parser is streaming, so
+ * a slice may cut an escape sequence or a surrogate pair); live output goes through XtermFeed.
  */
 const WRITE_SLICE = 4096;
+/** Written where the view dropped output it could not keep up with (CAN ends any open sequence). */
+const feedDropNotice = (chars: number): string =>
+  `\x18\x1b[0m\r\n\x1b[2m… ${chars} characters not shown (output faster than the view; the full log is kept) …\x1b[0m\r\n`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -45,8 +49,12 @@ export function makeOffsetWriter(write: (data: string) => void) {
   };
 }
 
-/** `ended`: the task will print nothing more (changes the empty-output note). */
-export function TaskOutput({ taskId, ended }: { taskId: string; ended: boolean }) {
+/**
+ * `ended`: the task will print nothing more (changes the empty-output note). Memoised: the task
+ * detail re-renders on every snapshot (status line, progress), the output view only when its
+ * props change.
+ */
+export const TaskOutput = memo(function TaskOutput({ taskId, ended }: { taskId: string; ended: boolean }) {
   const [empty, setEmpty] = useState(true);
   const onReady = useCallback(
     (term: Terminal) => {
@@ -54,8 +62,12 @@ export function TaskOutput({ taskId, ended }: { taskId: string; ended: boolean }
       let pending: TaskOutputChunk[] | null = [];
       let closed = false;
       let wrote = false;
+      const feed = new XtermFeed(term, { ...TASK_OUTPUT_FEED, dropNotice: feedDropNotice });
+      // The backlog is written at once (never dropped); live chunks after it go through the feed.
+      let live = false;
       const writer = makeOffsetWriter((d) => {
-        for (let i = 0; i < d.length; i += WRITE_SLICE) term.write(d.slice(i, i + WRITE_SLICE));
+        if (live) feed.push(d);
+        else for (let i = 0; i < d.length; i += WRITE_SLICE) term.write(d.slice(i, i + WRITE_SLICE));
         if (!wrote && d.length > 0) {
           wrote = true;
           setEmpty(false);
@@ -80,11 +92,13 @@ export function TaskOutput({ taskId, ended }: { taskId: string; ended: boolean }
         .finally(() => {
           const queued = pending ?? [];
           pending = null;
+          live = true;
           for (const c of queued) writer.write(c);
         });
       return () => {
         closed = true;
         off();
+        feed.dispose();
       };
     },
     [taskId],
@@ -95,4 +109,4 @@ export function TaskOutput({ taskId, ended }: { taskId: string; ended: boolean }
       {empty && <div className="output-empty">{ended ? 'No output.' : 'No output yet.'}</div>}
     </div>
   );
-}
+});

@@ -1,7 +1,7 @@
 /**
  * An interactive shell in the workspace's VM (a PTY over the VM's SSH connection). Opens when
  * the tab shows and the VM runs; closes when the tab goes away. Keystrokes go to the PTY,
- * the terminal's size follows the view.
+ * the terminal's size follows the view; output reaches the terminal through an XtermFeed.
  */
 import { useCallback, useState } from 'react';
 import type { Terminal } from '@xterm/xterm';
@@ -10,6 +10,7 @@ import { toVivError, type VivError } from '../../shared/errors.js';
 import { vivariumApi } from '../vivarium-api.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { XtermView } from './XtermView.js';
+import { PTY_FEED, XtermFeed } from './xterm-feed.js';
 
 export function TerminalTab({ workspace: ws }: { workspace: WorkspaceSnapshot }) {
   const [error, setError] = useState<VivError | null>(null);
@@ -23,7 +24,10 @@ export function TerminalTab({ workspace: ws }: { workspace: WorkspaceSnapshot })
       let ptyId: string | null = null;
       let closed = false;
       const offs: (() => void)[] = [];
-      offs.push(api.on('pty:data', (p) => p.ptyId === ptyId && term.write(p.data)));
+      // Coalesced per frame and paced in floods (`cat` of a big file); nothing is dropped.
+      const feed = new XtermFeed(term, PTY_FEED);
+      offs.push(() => feed.dispose());
+      offs.push(api.on('pty:data', (p) => p.ptyId === ptyId && feed.push(p.data)));
       offs.push(api.on('pty:exit', (p) => {
         if (p.ptyId !== ptyId) return;
         ptyId = null;

@@ -1,7 +1,8 @@
 /**
  * An xterm.js terminal that fills its box. Output is written as terminal data (ANSI colours),
  * never as HTML. OSC 8 hyperlinks are shown as text: activating one does nothing, so output
- * from a task cannot open pages. Follows the system's light/dark theme.
+ * from a task cannot open pages. Follows the system's light/dark theme. The terminal opens (and
+ * `onReady` runs) in a task of its own after the first frame that shows the view.
  */
 import { useEffect, useRef } from 'react';
 import { Terminal, type ITheme } from '@xterm/xterm';
@@ -38,40 +39,59 @@ export function XtermView({ label, interactive, onReady, testId }: XtermViewProp
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const dark = window.matchMedia('(prefers-color-scheme: dark)');
-    const term = new Terminal({
-      disableStdin: !interactive,
-      cursorBlink: interactive,
-      cursorStyle: interactive ? 'block' : 'bar',
-      cursorInactiveStyle: interactive ? 'outline' : 'none',
-      fontFamily: '"DejaVu Sans Mono", "SF Mono", Menlo, Consolas, monospace',
-      fontSize: 12.5,
-      lineHeight: 1.15,
-      scrollback: 20_000,
-      convertEol: !interactive,
-      theme: dark.matches ? DARK : LIGHT,
-      linkHandler: { activate: () => {}, allowNonHttpProtocols: false },
+    // Opening a terminal measures its font (a forced layout of the whole window): done in a task
+    // of its own after the next frame, not inside the update that mounted the view (often a push
+    // event of a busy stream), so neither makes the other's frame long.
+    let dispose: (() => void) | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => {
+        dispose = openTerminal(el, interactive, ready.current);
+      }, 0);
     });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(el);
-    const refit = (): void => {
-      if (el.clientWidth > 0 && el.clientHeight > 0) fit.fit();
-    };
-    refit();
-    const ro = new ResizeObserver(refit);
-    ro.observe(el);
-    const onTheme = (): void => {
-      term.options.theme = dark.matches ? DARK : LIGHT;
-    };
-    dark.addEventListener('change', onTheme);
-    const cleanup = ready.current(term);
     return () => {
-      cleanup?.();
-      dark.removeEventListener('change', onTheme);
-      ro.disconnect();
-      term.dispose();
+      cancelAnimationFrame(frame);
+      if (timer !== null) clearTimeout(timer);
+      dispose?.();
     };
   }, [interactive]);
   return <div className="xterm-box" ref={box} role="region" aria-label={label} data-testid={testId} />;
+}
+
+/** Creates the terminal in `el` and wires theme and size; returns its disposer. */
+function openTerminal(el: HTMLDivElement, interactive: boolean, onReady: XtermViewProps['onReady']): () => void {
+  const dark = window.matchMedia('(prefers-color-scheme: dark)');
+  const term = new Terminal({
+    disableStdin: !interactive,
+    cursorBlink: interactive,
+    cursorStyle: interactive ? 'block' : 'bar',
+    cursorInactiveStyle: interactive ? 'outline' : 'none',
+    fontFamily: '"DejaVu Sans Mono", "SF Mono", Menlo, Consolas, monospace',
+    fontSize: 12.5,
+    lineHeight: 1.15,
+    scrollback: 20_000,
+    convertEol: !interactive,
+    theme: dark.matches ? DARK : LIGHT,
+    linkHandler: { activate: () => {}, allowNonHttpProtocols: false },
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(el);
+  const refit = (): void => {
+    if (el.clientWidth > 0 && el.clientHeight > 0) fit.fit();
+  };
+  refit();
+  const ro = new ResizeObserver(refit);
+  ro.observe(el);
+  const onTheme = (): void => {
+    term.options.theme = dark.matches ? DARK : LIGHT;
+  };
+  dark.addEventListener('change', onTheme);
+  const cleanup = onReady(term);
+  return () => {
+    cleanup?.();
+    dark.removeEventListener('change', onTheme);
+    ro.disconnect();
+    term.dispose();
+  };
 }
