@@ -27,9 +27,14 @@ describe('electron-builder.yml', () => {
     const { getConfig } = require('app-builder-lib/out/util/config/config.js');
     const config = await getConfig(root, `${root}/electron-builder.yml`, null);
     const froms = (p: { extraResources: { from: string }[] }) => p.extraResources.map((r) => r.from);
-    expect(froms(config.mac)).toEqual(expect.arrayContaining(['dist/native/vz-helper', 'dist/guest/${arch}']));
-    expect(froms(config.win)).toEqual(expect.arrayContaining(['dist/native/hcs-helper.exe', 'dist/guest/x86_64']));
-    expect(froms(config.linux)).toEqual(expect.arrayContaining(['dist/native/qemu-helper', 'dist/guest/x86_64']));
+    expect(froms(config.mac)).toEqual(expect.arrayContaining(['dist/native/vz-helper', 'dist/guest', 'dist/guest-standard']));
+    expect(froms(config.win)).toEqual(expect.arrayContaining(['dist/native/hcs-helper.exe', 'dist/guest/x86_64', 'dist/guest-standard/x86_64']));
+    expect(froms(config.linux)).toEqual(expect.arrayContaining(['dist/native/qemu-helper', 'dist/guest/x86_64', 'dist/guest-standard']));
+    // The standard root goes in the format each backend attaches: VHDX for HCS, raw ext4 elsewhere.
+    const filterOf = (p: { extraResources: { from: string; filter?: string[] }[] }, from: string) => p.extraResources.find((r) => r.from === from)?.filter ?? [];
+    expect(filterOf(config.win, 'dist/guest-standard/x86_64')).toContain('rootfs.vhdx');
+    expect(filterOf(config.mac, 'dist/guest-standard').join(' ')).not.toContain('vhdx');
+    expect(filterOf(config.linux, 'dist/guest-standard').join(' ')).not.toContain('vhdx');
     expect(config.mac.hardenedRuntime).toBe(true);
     expect(config.mac.signIgnore).toContain('helpers/vz-helper$');
     expect(config.deb.depends.join(' ')).toContain('qemu-system');
@@ -41,6 +46,16 @@ describe('electron-builder.yml', () => {
     for (const f of ['entitlements.mac.plist', 'entitlements.mac.inherit.plist']) {
       expect(readFileSync(`${root}/build/${f}`, 'utf8')).not.toContain('com.apple.security.virtualization');
     }
+  });
+});
+
+describe('guest images per package', () => {
+  const present = ['guest', 'guest-standard'].flatMap((dir) => ['x86_64', 'arm64'].map((arch) => ({ dir, arch })));
+  it('keeps only the app arch on macOS, and only the standard image of the app arch elsewhere', () => {
+    const { surplusGuestDirs } = require('./after-pack.cjs');
+    expect(surplusGuestDirs('darwin', 'arm64', present)).toEqual([{ dir: 'guest', arch: 'x86_64' }, { dir: 'guest-standard', arch: 'x86_64' }]);
+    expect(surplusGuestDirs('darwin', 'x64', present)).toEqual([{ dir: 'guest', arch: 'arm64' }, { dir: 'guest-standard', arch: 'arm64' }]);
+    expect(surplusGuestDirs('linux', 'x64', present)).toEqual([{ dir: 'guest-standard', arch: 'arm64' }]);
   });
 });
 

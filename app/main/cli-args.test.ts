@@ -19,6 +19,19 @@ describe('parseVivArgs', () => {
     expect(parseVivArgs([])).toEqual({ kind: 'help' });
     expect(parseVivArgs(['--version'])).toEqual({ kind: 'version' });
   });
+  it('parses agent runs: the prompt alone (folder: here), folder and prompt, or words after --', () => {
+    expect(parseVivArgs(['run', '--profile', 'claude-code', 'fix the tests'])).toEqual({ kind: 'run', folder: '.', readOnly: false, argv: ['fix the tests'], allow: [], profile: 'claude-code' });
+    expect(parseVivArgs(['run', '--profile=codex', '--memory', '3072', 'proj', 'add a README'])).toEqual({
+      kind: 'run', folder: 'proj', readOnly: false, argv: ['add a README'], allow: [], profile: 'codex', memoryMiB: 3072,
+    });
+    expect(parseVivArgs(['run', 'proj', '--profile', 'claude-code', '--', 'write', 'hello.txt'])).toMatchObject({ folder: 'proj', argv: ['write hello.txt'], profile: 'claude-code' });
+    expect(parseVivArgs(['run', '--profile', 'claude-code', '--', '--weird prompt'])).toMatchObject({ folder: '.', argv: ['--weird prompt'] });
+    expect(() => parseVivArgs(['run', '--profile', 'claude-code'])).toThrow(/needs a prompt/);
+    expect(() => parseVivArgs(['run', '--profile', 'claude-code', 'a', 'b', 'c'])).toThrow(/Quote the prompt/);
+    expect(() => parseVivArgs(['run', '--profile'])).toThrow(/--profile needs a profile name/);
+    expect(() => parseVivArgs(['shell', '--profile', 'codex', '.'])).toThrow(/Unknown option "--profile"/);
+  });
+
   it('names the mistake', () => {
     expect(() => parseVivArgs(['run', '/tmp/x'])).toThrow(/needs a command after "--"/);
     expect(() => parseVivArgs(['run', '--', 'ls'])).toThrow(/needs a folder/);

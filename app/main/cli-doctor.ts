@@ -7,13 +7,17 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { toVivError } from '../shared/errors.js';
 import { Vivarium } from './core/vivarium.js';
+import { EnvKeyStore } from './gateway/key-store.js';
 import { hostGuestArch, loadGuestImage } from './image/guest-image.js';
-import { qemuHelperPath } from './paths.js';
+import { loadStandardImage, STAMP_FILE } from './image/standard-image.js';
+import { cliDataDir, qemuHelperPath } from './paths.js';
 import { qemuHelperFactory } from './vm/qemu-helper-port.js';
 
 interface Check {
   name: string;
   run(): Promise<string>;
+  /** Only agent profiles need it: a failure is a note, not a failed check. */
+  optional?: boolean;
 }
 
 async function onPath(bin: string): Promise<string | null> {
@@ -63,6 +67,26 @@ export async function runDoctor(): Promise<number> {
       },
     },
     {
+      name: 'standard image',
+      optional: true,
+      async run() {
+        // The same digest stamp as `viv run` uses: an unchanged image is not hashed again.
+        const img = await loadStandardImage(arch, undefined, join(cliDataDir(), STAMP_FILE));
+        return `${img.rootfs} (${(img.sizeBytes / 2 ** 30).toFixed(2)} GiB, digest matches); agent profiles run in it`;
+      },
+    },
+    {
+      name: 'API keys',
+      optional: true,
+      async run() {
+        const keys = await new EnvKeyStore().list();
+        const set = keys.filter((k) => k.source === 'env').map((k) => k.envVar);
+        const unset = keys.filter((k) => k.source === null).map((k) => k.envVar);
+        if (set.length === 0) throw new Error(`none set; agent profiles need ${unset.join(' or ')} (they stay on this computer: the VM never sees them)`);
+        return `${set.join(', ')} set${unset.length ? `; not set: ${unset.join(', ')}` : ''}`;
+      },
+    },
+    {
       name: 'boot',
       async run() {
         const scratch = await mkdtemp(join(tmpdir(), 'viv-doctor-'));
@@ -91,6 +115,10 @@ export async function runDoctor(): Promise<number> {
     try {
       process.stdout.write(`ok    ${c.name}: ${await c.run()}\n`);
     } catch (e) {
+      if (c.optional) {
+        process.stdout.write(`note  ${c.name}: ${toVivError(e).message}\n`);
+        continue;
+      }
       failed++;
       process.stdout.write(`FAIL  ${c.name}: ${toVivError(e).message}\n`);
       if (c.name !== 'hypervisor') break; // later checks depend on this one

@@ -6,11 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { VivError, toVivError } from '../shared/errors.js';
+import { runAgentTask } from './cli-agent.js';
 import { parseVivArgs, USAGE, type VivCommand } from './cli-args.js';
 import { runDoctor } from './cli-doctor.js';
 import { buildImage } from './cli-image.js';
 import { Vivarium } from './core/vivarium.js';
 import { policyFromAllowFlags } from './egress/egress-policy.js';
+import type { UpstreamConfig } from './gateway/api-gateway.js';
+import type { ApiId } from './gateway/gateway-apis.js';
 import { shellJoin, guestPidFile, signalTreeCommand } from './guest/remote-command.js';
 import { cliDataDir, repoRoot } from './paths.js';
 import { qemuHelperFactory } from './vm/qemu-helper-port.js';
@@ -46,10 +49,22 @@ export async function main(args: readonly string[]): Promise<number> {
 
 async function openCore(): Promise<Vivarium> {
   // Headless: nobody can answer a prompt, so blocked hosts are refused at once ("nobody is there to ask").
-  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: qemuHelperFactory(), interactiveEgress: false });
+  // Keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (the default EnvKeyStore).
+  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: qemuHelperFactory(), interactiveEgress: false, gatewayUpstreams: upstreamsFromEnv() });
   // Always shown, terminal or not: the user must learn that state was recovered.
   for (const m of core.recoveryMessages) process.stderr.write(`viv: ${m}\n`);
   return core;
+}
+
+/**
+ * Upstream overrides for the gateway: VIVARIUM_ANTHROPIC_UPSTREAM / VIVARIUM_OPENAI_UPSTREAM
+ * (https base URLs: a company endpoint, or a test's stand-in, trusted through NODE_EXTRA_CA_CERTS).
+ */
+function upstreamsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<ApiId, UpstreamConfig>> {
+  const out: Partial<Record<ApiId, UpstreamConfig>> = {};
+  if (env.VIVARIUM_ANTHROPIC_UPSTREAM) out.anthropic = { baseUrl: env.VIVARIUM_ANTHROPIC_UPSTREAM };
+  if (env.VIVARIUM_OPENAI_UPSTREAM) out.openai = { baseUrl: env.VIVARIUM_OPENAI_UPSTREAM };
+  return out;
 }
 
 async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Promise<number> {
@@ -80,6 +95,16 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
     if (cmd.cpus !== undefined || cmd.memoryMiB !== undefined) {
       await core.updateSettings(ws.id, { cpus: cmd.cpus ?? ws.settings.cpus, memoryMiB: cmd.memoryMiB ?? ws.settings.memoryMiB });
     }
+    if (cmd.kind === 'run' && cmd.profile !== undefined && cmd.profile !== 'shell') {
+      const unsubBoot = core.onBootProgress((p) => {
+        if (p.phase === 'ready') progress(`VM ready in ${(p.elapsedMs / 1000).toFixed(1)} s (${core.runningImage(ws.id) ?? 'unknown'} image, ${core.accelerator(ws.id) ?? 'unknown accelerator'})`);
+      });
+      try {
+        return await runAgentTask(core, ws.id, cmd.profile, cmd.argv[0]!, progress);
+      } finally {
+        unsubBoot();
+      }
+    }
     const unsub = core.onBootProgress((p) => {
       if (p.phase === 'booting') progress(`booting the VM for ${ws.grant?.canonicalPath} (${cmd.readOnly ? 'read-only' : 'read-write'})…`);
       if (p.phase === 'ready') progress(`VM ready in ${(p.elapsedMs / 1000).toFixed(1)} s (${core.accelerator(ws.id) ?? 'unknown accelerator'})`);
@@ -87,7 +112,9 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
     const conn = await core.connection(ws.id);
     unsub();
     const env = await core.egressEnvironment(ws.id);
-    return cmd.kind === 'run' ? await runCommand(conn, cmd.argv, env) : await runShell(conn, env);
+    // The shell profile's "prompt" is a shell command line.
+    const argv = cmd.kind === 'run' && cmd.profile === 'shell' ? ['sh', '-c', cmd.argv[0]!] : cmd.kind === 'run' ? cmd.argv : [];
+    return cmd.kind === 'run' ? await runCommand(conn, argv, env) : await runShell(conn, env);
   } finally {
     process.off('SIGINT', onSignal);
     stopping = true;

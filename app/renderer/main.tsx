@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './components/App.js';
 import './styles.css';
+import './agents.css';
 
 const root = document.getElementById('root');
 if (root) {

@@ -143,7 +143,14 @@ export const taskOutputChunkSchema = z.object({
 });
 export type TaskOutputChunk = z.infer<typeof taskOutputChunkSchema>;
 
-/** A named command template the new-task form offers, with the hosts it needs. */
+/** The APIs an agent profile can reach through the host gateway (issue 10). */
+export const apiIdSchema = z.enum(['anthropic', 'openai']);
+export type ApiIdInfo = z.infer<typeof apiIdSchema>;
+
+/** The guest image a profile runs in: the initramfs-only tiny one or the Debian standard one. */
+export const guestImageKindSchema = z.enum(['tiny', 'standard']);
+
+/** A named command template the new-task form offers, with the hosts, image and APIs it needs. */
 export const agentProfileSchema = z.object({
   id: idSchema,
   name: z.string(),
@@ -151,6 +158,12 @@ export const agentProfileSchema = z.object({
   /** Takes a prompt (e.g. `claude -p <prompt>`) rather than a raw command. */
   takesPrompt: z.boolean(),
   hosts: z.array(z.string()),
+  /** The guest image its tasks run in. */
+  image: guestImageKindSchema,
+  /** The APIs it reaches through the host gateway; each needs the user's key. */
+  apis: z.array(apiIdSchema),
+  /** Its output is read into steps (`task:steps`), which the task view shows beside the raw output. */
+  showsSteps: z.boolean(),
 });
 export type AgentProfile = z.infer<typeof agentProfileSchema>;
 
@@ -219,3 +232,82 @@ export const egressLogSchema = z.object({
   truncated: z.boolean(),
 });
 export type EgressLog = z.infer<typeof egressLogSchema>;
+
+/**
+ * One step of an agent task, as the task's steps view shows it (mirrors AgentEvent of
+ * app/main/agents/claude-stream-parser.ts). A tool use carries only its one-line summary,
+ * never its raw input: the full detail is in the task's output log.
+ */
+export const taskStepSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('session'), sessionId: z.string().nullable(), model: z.string().nullable(), tools: z.array(z.string()) }),
+  z.object({ kind: z.literal('text'), text: z.string() }),
+  z.object({ kind: z.literal('tool-use'), id: z.string(), name: z.string(), summary: z.string() }),
+  z.object({ kind: z.literal('tool-result'), toolUseId: z.string(), toolName: z.string().nullable(), isError: z.boolean(), text: z.string() }),
+  z.object({
+    kind: z.literal('result'),
+    ok: z.boolean(),
+    text: z.string().nullable(),
+    turns: z.number().nullable(),
+    costUsd: z.number().nullable(),
+    durationMs: z.number().nullable(),
+    inputTokens: z.number().nullable(),
+    outputTokens: z.number().nullable(),
+  }),
+  z.object({ kind: z.literal('notice'), text: z.string() }),
+]);
+export type TaskStep = z.infer<typeof taskStepSchema>;
+
+/** A step with its place in the task: `index` counts from 0 in order, `at` is epoch ms. */
+export const taskStepRecordSchema = z.object({
+  taskId: idSchema,
+  index: z.number().int().nonnegative(),
+  at: z.number(),
+  step: taskStepSchema,
+});
+export type TaskStepRecord = z.infer<typeof taskStepRecordSchema>;
+
+/**
+ * Whether the user's key for an API is available on the host, never the key itself.
+ * `source`: 'app' = stored in the app (safeStorage), 'env' = from the environment variable
+ * `envVar`, null = missing. `stored` is true only for a key stored in the app.
+ */
+export const apiKeyStatusSchema = z.object({
+  api: apiIdSchema,
+  /** The API's name for people ("Anthropic"). */
+  name: z.string(),
+  envVar: z.string(),
+  stored: z.boolean(),
+  source: z.enum(['app', 'env']).nullable(),
+});
+export type ApiKeyStatus = z.infer<typeof apiKeyStatusSchema>;
+
+/**
+ * An API key as the user pastes it: surrounding whitespace trimmed, then 1..4096 printable ASCII
+ * characters without spaces. Messages MUST NOT quote the key.
+ */
+export const apiKeyInputSchema = z.string().trim()
+  .min(1, 'The API key is empty.')
+  .max(4096, 'The API key is longer than 4096 characters.')
+  .regex(/^[\x21-\x7e]+$/, 'An API key is printable ASCII characters without spaces or line breaks.');
+
+/** One API call through the host gateway, as its audit log keeps it. Bytes count request body up, response body down. */
+export const gatewayRecordSchema = z.object({
+  time: z.string(),
+  workspaceId: z.string(),
+  taskId: z.string().nullable(),
+  api: apiIdSchema,
+  method: z.string(),
+  /** The path asked for, without the query string. */
+  endpoint: z.string(),
+  decision: z.enum(['allowed', 'refused-endpoint', 'refused-unknown-caller', 'refused-no-key']),
+  /** The status the guest got. */
+  status: z.number().int().nullable(),
+  bytesUp: z.number().int().nonnegative(),
+  bytesDown: z.number().int().nonnegative(),
+  inputTokens: z.number().nullable(),
+  outputTokens: z.number().nullable(),
+  durationMs: z.number().nonnegative(),
+  /** Set when an allowed call failed on the way (upstream unreachable, guest went away...). */
+  error: z.string().optional(),
+});
+export type GatewayRecordInfo = z.infer<typeof gatewayRecordSchema>;

@@ -33,7 +33,8 @@ describe('the contract tables', () => {
   it('covers the window API the issue lists', () => {
     for (const n of ['workspace:list', 'workspace:create', 'consent:inspect', 'grant:revoke', 'vm:start', 'vm:stop',
       'task:start', 'task:cancel', 'task:output', 'pty:open', 'pty:write', 'pty:resize', 'pty:close', 'settings:update',
-      'workspace:setEgress', 'egress:prompts', 'egress:answer', 'egress:log', 'egress:export']) {
+      'workspace:setEgress', 'egress:prompts', 'egress:answer', 'egress:log', 'egress:export',
+      'task:steps', 'keys:list', 'keys:set', 'keys:clear', 'gateway:log']) {
       expect(isMethodName(n), n).toBe(true);
     }
     expect(isMethodName('toString')).toBe(false);
@@ -108,5 +109,34 @@ describe('unwrapBridge (renderer side)', () => {
 
   it('keeps every event schema strict enough to reject a payload of the wrong type', () => {
     for (const name of eventNames) expect(events[name].safeParse('a string').success, name).toBe(false);
+  });
+});
+
+describe('agent additions (issue 10)', () => {
+  it('accepts a pasted key trimmed, and refuses empty, spaced, non-ASCII or oversized keys without quoting them', () => {
+    const set = methods['keys:set'].input;
+    expect(set.parse({ api: 'anthropic', key: '  sk-ant-abc_123\n' })).toEqual({ api: 'anthropic', key: 'sk-ant-abc_123' });
+    for (const key of ['', '   ', 'sk ant', 'sk-\u00e9', 'sk-\x07', 'x'.repeat(4097)]) {
+      const r = set.safeParse({ api: 'anthropic', key });
+      expect(r.success, JSON.stringify(key)).toBe(false);
+      if (!r.success && key.trim() !== '') expect(JSON.stringify(r.error.issues)).not.toContain(key.trim());
+    }
+    expect(set.safeParse({ api: 'gemini', key: 'k' }).success).toBe(false);
+    expect(methods['keys:clear'].input.safeParse({ api: 'openai', key: 'k' }).success).toBe(false);
+  });
+
+  it('carries a tool use as its summary only: raw input is dropped from a step', () => {
+    const record = methods['task:steps'].output.parse([{
+      taskId: 't1', index: 0, at: 1,
+      step: { kind: 'tool-use', id: 'tu1', name: 'Write', summary: 'Write: notes.txt', input: { content: 'secret-ish' } },
+    }]);
+    expect(record[0]!.step).toEqual({ kind: 'tool-use', id: 'tu1', name: 'Write', summary: 'Write: notes.txt' });
+    expect(events['task:step'].safeParse({ taskId: 't1', index: -1, at: 1, step: { kind: 'notice', text: 'x' } }).success).toBe(false);
+    expect(events['task:step'].safeParse({ taskId: 't1', index: 0, at: 1, step: { kind: 'thinking', text: 'x' } }).success).toBe(false);
+  });
+
+  it('never carries a key in a key status', () => {
+    const status = methods['keys:set'].output.parse({ api: 'openai', name: 'OpenAI', envVar: 'OPENAI_API_KEY', stored: true, source: 'app', key: 'sk-x' });
+    expect(status).not.toHaveProperty('key');
   });
 });

@@ -9,9 +9,9 @@
 import { z } from 'zod';
 import { errorInfoSchema } from './errors.js';
 import {
-  agentProfileSchema, bootProgressSchema, consentInspectionSchema, egressAnswerSchema, egressLogSchema, egressPolicySchema,
-  egressPromptSchema, egressPromptSettledSchema, egressRecordSchema, idSchema, shareModeSchema, taskOutputChunkSchema,
-  taskSnapshotSchema, terminalSizeSchema, vmSettingsSchema, vmSnapshotSchema, workspaceSnapshotSchema,
+  agentProfileSchema, apiIdSchema, apiKeyInputSchema, apiKeyStatusSchema, bootProgressSchema, consentInspectionSchema, egressAnswerSchema, egressLogSchema, egressPolicySchema,
+  egressPromptSchema, egressPromptSettledSchema, egressRecordSchema, gatewayRecordSchema, idSchema, shareModeSchema, taskOutputChunkSchema,
+  taskSnapshotSchema, taskStepRecordSchema, terminalSizeSchema, vmSettingsSchema, vmSnapshotSchema, workspaceSnapshotSchema,
 } from './contract-schemas.js';
 
 const noInput = z.void();
@@ -66,6 +66,8 @@ export const methods = {
     }).strict(),
     taskOutputChunkSchema.extend({ truncated: z.boolean() }),
   ),
+  /** An agent task's steps so far (assistant text, tool uses and results, the final result), in order. */
+  'task:steps': method(taskRef.strict(), z.array(taskStepRecordSchema)),
   'profile:list': method(noInput, z.array(agentProfileSchema)),
   /** Opens an interactive shell in the workspace's running VM. */
   'pty:open': method(workspaceRef.extend(terminalSizeSchema.shape).strict(), z.object({ ptyId: idSchema })),
@@ -92,6 +94,14 @@ export const methods = {
   'egress:log': method(taskRef.strict(), egressLogSchema),
   /** The same log as JSON lines (one record per line), for saving to a file. */
   'egress:export': method(taskRef.strict(), z.object({ taskId: idSchema, jsonLines: z.string() })),
+  /** Whether each API's key is available on the host (never the key itself). */
+  'keys:list': method(noInput, z.array(apiKeyStatusSchema)),
+  /** Stores (or replaces) the user's key for an API in the app; the reply never carries the key. */
+  'keys:set': method(z.object({ api: apiIdSchema, key: apiKeyInputSchema }).strict(), apiKeyStatusSchema),
+  /** Forgets the key stored in the app (an environment variable, if set, still applies). */
+  'keys:clear': method(z.object({ api: apiIdSchema }).strict(), apiKeyStatusSchema),
+  /** A task's API calls through the host gateway, oldest first. */
+  'gateway:log': method(taskRef.strict(), z.array(gatewayRecordSchema)),
 } as const satisfies Record<string, MethodSpec>;
 
 /** Every push event from main to the window, with its payload schema. */
@@ -104,6 +114,8 @@ export const events = {
   'task:changed': taskSnapshotSchema,
   /** New task output, throttled by the core. */
   'task:output': taskOutputChunkSchema,
+  /** An agent task completed a step (in order; `index` lets a viewer drop steps it already has). */
+  'task:step': taskStepRecordSchema,
   'pty:data': ptyRef.extend({ data: z.string() }),
   'pty:exit': ptyRef.extend({ exitCode: z.number().int().nullable() }),
   /** The shell asks the window to show a workspace or task (a notification or tray click). */

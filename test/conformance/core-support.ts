@@ -36,10 +36,11 @@ export interface VivResult {
 }
 
 /** Runs `viv` with a private data folder; resolves when it exits (killed after timeoutMs). */
-export function runViv(args: string[], dataDir: string, o: { timeoutMs?: number; input?: string } = {}): Promise<VivResult> {
+export function runViv(args: string[], dataDir: string, o: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<VivResult> {
   return new Promise((resolveRun) => {
     const p = spawn(process.execPath, [VIV, ...args], {
-      env: { ...process.env, VIVARIUM_DATA_DIR: dataDir },
+      env: { ...process.env, ...o.env, VIVARIUM_DATA_DIR: dataDir },
+      cwd: o.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

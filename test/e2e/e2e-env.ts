@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { openRealCore, type RealCore } from '../harness/real-core.js';
+import { openRealCore, type RealCore, type RealCoreOptions } from '../harness/real-core.js';
 import { startHarness, type Harness } from '../harness/harness-server.js';
 import { AppPage } from './pages/app-page.js';
 
@@ -32,9 +32,9 @@ export interface E2eEnv {
 }
 
 /** Starts core, harness and browser, and opens the window. */
-export async function openE2e(opts: { colorScheme?: 'light' | 'dark' } = {}): Promise<E2eEnv> {
+export async function openE2e(opts: { colorScheme?: 'light' | 'dark' } & Omit<RealCoreOptions, 'dataDir'> = {}): Promise<E2eEnv> {
   const dataDir = await mkdtemp(join(tmpdir(), 'viv-e2e-data-'));
-  const core = await openRealCore({ dataDir });
+  const core = await openRealCore({ dataDir, keyEnv: opts.keyEnv, gatewayUpstreams: opts.gatewayUpstreams });
   let harness: Harness | null = null;
   let browser: Browser | null = null;
   try {

@@ -13,7 +13,8 @@ import { openRealCore } from './real-core.js';
 
 async function main(): Promise<void> {
   const dataDir = process.argv[2] ?? (await mkdtemp(join(tmpdir(), 'viv-harness-')));
-  const core = await openRealCore({ dataDir });
+  // Development: keys from this shell's environment count, as with `viv`; keys stored in the window stay in memory.
+  const core = await openRealCore({ dataDir, keyEnv: process.env });
   const harness = await startHarness({ core: core.core, rendererDir: join(process.cwd(), 'dist', 'renderer') });
   console.log(`Vivarium harness: data ${dataDir}\nOpen ${harness.url}\n(Ctrl-C stops it and every VM it started.)`);
   const stop = async (): Promise<void> => {

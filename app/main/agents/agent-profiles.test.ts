@@ -17,7 +17,8 @@ describe('agent profiles', () => {
 
   it('runs Codex with `codex exec` against the OpenAI gateway', () => {
     const inv = agentInvocation('codex', 'add tests', { OPENAI_BASE_URL: 'http://127.0.0.1:3142/v1', OPENAI_API_KEY: 'vivgw.t2.x' });
-    expect(inv.command).toBe('codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox \'add tests\' </dev/null');
+    expect(inv.command).toMatch(/^codex exec -c 'model_provider="vivarium"' -c 'model_providers\.vivarium=\{ .*base_url = "http:\/\/127\.0\.0\.1:3142\/v1".*supports_websockets = false \}' --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox 'add tests' <\/dev\/null$/);
+    expect(inv.env).toMatchObject({ OPENAI_API_KEY: 'vivgw.t2.x' });
     expect(inv.image).toBe('standard');
   });
 

@@ -25,7 +25,11 @@ export interface AgentProfileSpec {
   name: string;
   description: string;
   image: GuestImageKind;
-  /** argv of the command; the element equal to PROMPT is replaced by the task's text. Empty: the text is a shell command. */
+  /**
+   * argv of the command; the element equal to PROMPT is replaced by the task's text, and
+   * `{env:NAME}` inside an element by that variable of the task's environment (a gateway base
+   * URL). Empty: the text is a shell command.
+   */
   argv: readonly string[];
   /** APIs the agent calls (each gets a gateway endpoint and base-URL variable). */
   apis: readonly ApiId[];
@@ -33,6 +37,9 @@ export interface AgentProfileSpec {
   /** Fixed environment of the agent (never secrets). */
   env: Readonly<Record<string, string>>;
 }
+
+// The agents live in /usr/local/bin of the standard image; the SSH server's default PATH may lack it.
+const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The built-in profiles. */
 export const AGENT_PROFILES: readonly AgentProfileSpec[] = [
@@ -56,17 +63,24 @@ export const AGENT_PROFILES: readonly AgentProfileSpec[] = [
     argv: ['claude', '-p', PROMPT, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'bypassPermissions'],
     apis: ['anthropic'],
     output: 'claude-stream-json',
-    env: { IS_SANDBOX: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', HOME: '/root' },
+    env: { IS_SANDBOX: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', HOME: '/root', PATH: STANDARD_PATH },
   },
   {
     id: 'codex',
     name: 'Codex CLI',
     description: 'Runs Codex CLI on the prompt (`codex exec`), reaching the OpenAI API only through the host gateway.',
     image: 'standard',
-    argv: ['codex', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', PROMPT],
+    // Codex reads its endpoint from config, not OPENAI_BASE_URL: a provider of its own pointed at the
+    // gateway, over plain HTTP streaming (the gateway speaks no WebSocket), keyed by the placeholder.
+    argv: [
+      'codex', 'exec',
+      '-c', 'model_provider="vivarium"',
+      '-c', 'model_providers.vivarium={ name = "Vivarium gateway", base_url = "{env:OPENAI_BASE_URL}", env_key = "OPENAI_API_KEY", wire_api = "responses", supports_websockets = false }',
+      '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', PROMPT,
+    ],
     apis: ['openai'],
     output: 'terminal',
-    env: { HOME: '/root' },
+    env: { HOME: '/root', PATH: STANDARD_PATH },
   },
 ];
 
@@ -79,7 +93,7 @@ export function agentProfile(id: string | null): AgentProfileSpec {
 
 /** A profile in the contract's shape (what the new-task form lists). No hosts: APIs go through the gateway, not egress. */
 export function toContractProfile(p: AgentProfileSpec): AgentProfile {
-  return { id: p.id, name: p.name, description: p.description, takesPrompt: p.argv.length > 0, hosts: [] };
+  return { id: p.id, name: p.name, description: p.description, takesPrompt: p.argv.length > 0, hosts: [], image: p.image, apis: [...p.apis], showsSteps: p.output === 'claude-stream-json' };
 }
 
 /** What the core runs for a task. */
@@ -105,8 +119,10 @@ export function agentInvocation(profileId: string | null, text: string, gatewayE
     if (!gatewayEnv[needed[api]]) throw new VivError('invalidState', `${p.name} needs the ${api} API gateway, which this VM was not started with.`);
   }
   // Agents get the prompt as an argument; an open stdin only makes them wait for more input.
-  const command = p.argv.length === 0 ? text : `${shellJoin(p.argv.map((a) => (a === PROMPT ? text : a)))} </dev/null`;
-  return { command, env: { ...p.env, ...gatewayEnv }, image: p.image, output: p.output };
+  const env = { ...p.env, ...gatewayEnv };
+  const expand = (a: string): string => (a === PROMPT ? text : a.replace(/\{env:([A-Z_][A-Z0-9_]*)\}/g, (_m, name: string) => env[name] ?? ''));
+  const command = p.argv.length === 0 ? text : `${shellJoin(p.argv.map(expand))} </dev/null`;
+  return { command, env, image: p.image, output: p.output };
 }
 
 /** The image a set of profiles needs: standard if any of them does. */

@@ -90,3 +90,81 @@ function json(res: ServerResponse, value: unknown, status = 200): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
+
+/**
+ * A stand-in for the OpenAI Responses API (Codex CLI), same rules as startFakeMessagesApi: the
+ * first streamed request gets a call that runs `shellCommand`, in the form the request's tools
+ * offer (found at any depth, namespaces included): Codex's code mode (the custom `exec` tool,
+ * whose JavaScript calls `tools.exec_command({cmd})`), else a `shell`-like function tool (its
+ * `command` an argv or a string as its schema says). The request carrying the tool's output
+ * gets `finalText`. Events: response.created, response.output_item.done, response.completed.
+ */
+export async function startFakeResponsesApi(tls: { key: string; cert: string }, shellCommand: string, finalText = 'Done.'): Promise<FakeMessagesApi> {
+  const requests: FakeApiRequest[] = [];
+  let n = 0;
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(parts).toString() || '{}') as Record<string, unknown>;
+      } catch {
+        // recorded as {}
+      }
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/v1/responses') return json(res, { error: { type: 'invalid_request_error', message: `no ${path}` } }, 404);
+      const id = `resp_${++n}`;
+      const afterTool = /"type":"(custom_tool|function)_call_output"/.test(JSON.stringify(body.input ?? []));
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const send = (data: Record<string, unknown>): boolean => res.write(`event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`);
+      send({ type: 'response.created', response: { id } });
+      if (afterTool) {
+        send({ type: 'response.output_item.done', item: { type: 'message', role: 'assistant', id: `msg_${n}`, content: [{ type: 'output_text', text: finalText, annotations: [] }] } });
+      } else {
+        const tool = shellTool(body);
+        if (tool.codeMode) {
+          const input = `await tools.exec_command(${JSON.stringify({ cmd: shellCommand })});`;
+          send({ type: 'response.output_item.done', item: { type: 'custom_tool_call', id: `ctc_${n}`, call_id: `call_${n}`, name: 'exec', input } });
+        } else {
+          const args = tool.argv ? { command: ['bash', '-lc', shellCommand] } : { command: shellCommand };
+          send({ type: 'response.output_item.done', item: { type: 'function_call', id: `fc_${n}`, call_id: `call_${n}`, name: tool.name, arguments: JSON.stringify(args) } });
+        }
+      }
+      send({ type: 'response.completed', response: { id, usage: { input_tokens: 30, output_tokens: afterTool ? 4 : 12, total_tokens: afterTool ? 34 : 42 } } });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    baseUrl: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// How the request lets the model run a command: code mode, or a shell-like function tool.
+function shellTool(body: unknown): { codeMode: boolean; name: string; argv: boolean } {
+  const tools: Array<Record<string, unknown>> = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 8 || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, depth + 1));
+    const o = v as Record<string, unknown>;
+    if (typeof o.name === 'string' && (o.type === 'function' || o.type === 'custom')) tools.push(o);
+    Object.values(o).forEach((x) => walk(x, depth + 1));
+  };
+  walk(body, 0);
+  if (tools.some((t) => t.type === 'custom' && t.name === 'exec')) return { codeMode: true, name: 'exec', argv: false };
+  for (const name of ['shell', 'shell_command', 'exec_command']) {
+    const t = tools.find((x) => x.name === name);
+    if (!t) continue;
+    const params = (t.parameters ?? {}) as { properties?: Record<string, { type?: string }> };
+    return { codeMode: false, name, argv: params.properties?.command?.type === 'array' };
+  }
+  return { codeMode: false, name: 'shell', argv: true };
+}

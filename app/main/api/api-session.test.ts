@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { VivError } from '../../shared/errors.js';
 import type { EventEnvelope } from '../../shared/contract.js';
 import type { BootProgress, WorkspaceSnapshot } from '../../shared/contract-schemas.js';
+import { MemoryKeyStore } from '../gateway/key-store.js';
 import { createApiSession, isValidEvent } from './api-session.js';
 import type { CoreEvent, PtyCallbacks, WindowCore } from './window-core.js';
 
@@ -17,6 +18,7 @@ function memoryCore() {
   const boot = new Set<(p: BootProgress) => void>();
   const ptyLog: string[] = [];
   let ptyCallbacks: PtyCallbacks | null = null;
+  const keys = new MemoryKeyStore();
   const fail = async (): Promise<never> => {
     throw new VivError('notFound', 'There is no workspace w9.', { id: 'w9' });
   };
@@ -51,6 +53,11 @@ function memoryCore() {
     answerEgress: async (_w, promptId) => promptId === 'p1',
     egressLog: async (taskId) => ({ taskId, records: [], truncated: false }),
     exportEgressLog: async (taskId) => ({ taskId, jsonLines: '' }),
+    taskSteps: async (taskId) => [{ taskId, index: 0, at: 5, step: { kind: 'text', text: 'Looking at the tests.' } }],
+    listKeys: () => keys.list(),
+    setKey: (api, key) => keys.set(api, key),
+    clearKey: (api) => keys.clear(api),
+    gatewayLog: async () => [],
     subscribe: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
@@ -98,6 +105,19 @@ describe('ApiSession', () => {
     expect(await s.dispatch('egress:answer', { workspaceId: 'w1', promptId: 'p1', answer: 'sometimes' })).toMatchObject({ ok: false });
     expect(await s.dispatch('egress:log', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', records: [], truncated: false } });
     expect(await s.dispatch('egress:export', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', jsonLines: '' } });
+  });
+
+  it('carries steps, keys and the gateway log; a key never comes back', async () => {
+    const s = createApiSession(memoryCore().core, () => undefined);
+    expect(await s.dispatch('task:steps', { taskId: 't1' })).toEqual({ ok: true, value: [{ taskId: 't1', index: 0, at: 5, step: { kind: 'text', text: 'Looking at the tests.' } }] });
+    const set = await s.dispatch('keys:set', { api: 'anthropic', key: ' sk-ant-secret-1 ' });
+    expect(set).toEqual({ ok: true, value: { api: 'anthropic', name: 'Anthropic', envVar: 'ANTHROPIC_API_KEY', stored: true, source: 'app' } });
+    const listed = await s.dispatch('keys:list', undefined);
+    expect(JSON.stringify(listed)).not.toContain('sk-ant-secret-1');
+    expect(listed).toMatchObject({ ok: true, value: [{ api: 'anthropic', stored: true }, { api: 'openai', stored: false, source: null }] });
+    expect(await s.dispatch('keys:set', { api: 'anthropic', key: 'two words' })).toMatchObject({ ok: false, error: { code: 'invalidArgument' } });
+    expect(await s.dispatch('keys:clear', { api: 'anthropic' })).toMatchObject({ ok: true, value: { stored: false, source: null } });
+    expect(await s.dispatch('gateway:log', { taskId: 't1' })).toEqual({ ok: true, value: [] });
   });
 
   it('refuses unknown and prototype method names', async () => {

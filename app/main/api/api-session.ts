@@ -63,6 +63,7 @@ export function createApiSession(
     'task:start': (i) => core.startTask(i.workspaceId, i.command, i.profileId),
     'task:cancel': (i) => core.cancelTask(i.taskId),
     'task:output': (i) => core.readTaskOutput(i.taskId, i.offset, i.maxBytes),
+    'task:steps': (i) => core.taskSteps(i.taskId),
     'profile:list': () => core.listProfiles(),
     'pty:open': async (i) => {
       const ptyId = randomUUID();
@@ -104,6 +105,10 @@ export function createApiSession(
     'egress:answer': async (i) => ({ answered: await core.answerEgress(i.workspaceId, i.promptId, i.answer) }),
     'egress:log': (i) => core.egressLog(i.taskId),
     'egress:export': (i) => core.exportEgressLog(i.taskId),
+    'keys:list': () => core.listKeys(),
+    'keys:set': (i) => core.setKey(i.api, i.key),
+    'keys:clear': (i) => core.clearKey(i.api),
+    'gateway:log': (i) => core.gatewayLog(i.taskId),
   };
 
   return {

@@ -4,8 +4,8 @@
  * tests implement it in memory. Every method MAY throw a VivError, which reaches the user.
  */
 import type {
-  AgentProfile, BootProgress, ConsentInspection, EgressAnswer, EgressLog, EgressPolicy, EgressPromptInfo, ShareMode, TaskOutputChunk, TaskSnapshot, VmSettings, VmSnapshot,
-  WorkspaceSnapshot,
+  AgentProfile, ApiIdInfo, ApiKeyStatus, BootProgress, ConsentInspection, EgressAnswer, EgressLog, EgressPolicy, EgressPromptInfo, GatewayRecordInfo, ShareMode,
+  TaskOutputChunk, TaskSnapshot, TaskStepRecord, VmSettings, VmSnapshot, WorkspaceSnapshot,
 } from '../../shared/contract-schemas.js';
 import type { EventName, EventPayload } from '../../shared/contract.js';
 
@@ -40,6 +40,8 @@ export interface WindowCore {
   startTask(workspaceId: string, command: string, profileId: string | null): Promise<TaskSnapshot>;
   cancelTask(taskId: string): Promise<TaskSnapshot>;
   readTaskOutput(taskId: string, offset: number, maxBytes: number): Promise<TaskOutputChunk & { truncated: boolean }>;
+  /** An agent task's steps so far, in order (none for plain commands). */
+  taskSteps(taskId: string): Promise<TaskStepRecord[]>;
   listProfiles(): Promise<AgentProfile[]>;
   openPty(workspaceId: string, cols: number, rows: number, callbacks: PtyCallbacks): Promise<PtyHandle>;
   /** MUST validate every pattern (invalidArgument naming the bad one) and apply it to a running VM. */
@@ -48,6 +50,13 @@ export interface WindowCore {
   answerEgress(workspaceId: string, promptId: string, answer: EgressAnswer): Promise<boolean>;
   egressLog(taskId: string): Promise<EgressLog>;
   exportEgressLog(taskId: string): Promise<{ taskId: string; jsonLines: string }>;
+  /** Key statuses; MUST NOT return a key. */
+  listKeys(): Promise<ApiKeyStatus[]>;
+  /** MUST validate the key and refuse (saying why) where it cannot be stored safely. */
+  setKey(api: ApiIdInfo, key: string): Promise<ApiKeyStatus>;
+  clearKey(api: ApiIdInfo): Promise<ApiKeyStatus>;
+  /** A task's calls through the API gateway. */
+  gatewayLog(taskId: string): Promise<GatewayRecordInfo[]>;
   /** Delivers every broadcast event until the returned function is called. */
   subscribe(listener: (event: CoreEvent) => void): () => void;
   /** Delivers boot steps of every VM until the returned function is called. */

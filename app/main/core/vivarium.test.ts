@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VivError } from '../../shared/errors.js';
 import type { CoreEvent } from '../api/window-core.js';
+import { MemoryKeyStore } from '../gateway/key-store.js';
 import { Vivarium } from './vivarium.js';
 
 let dir: string;
@@ -54,17 +55,33 @@ describe('Vivarium', () => {
     await expect(core.workspaceForFolder(join(dir, 'data'), 'ro')).rejects.toThrow(/data folder/);
   });
 
-  it('fails a task with the cause when its VM cannot start, and queues profiles as commands', async () => {
+  it('fails a task with the cause when its VM cannot start, and keeps a profile task\'s prompt as its command', async () => {
     const core = await open();
     const ws = await core.createWorkspace(join(dir, 'proj'), 'rw', false);
-    const t = await core.startTask(ws.id, 'fix the tests', 'claude-code');
-    expect(t.command).toBe("claude -p 'fix the tests'");
+    const t = await core.startTask(ws.id, 'ls -l', null);
     const done = await core.tasks.waitFor(t.id);
     expect(done).toMatchObject({ state: 'failed' });
     expect(done.reason).toMatch(/guest image|no helper in unit tests/);
     expect((await core.listWorkspaces())[0]!.vm.state).toBe('failed');
     await expect(core.startTask(ws.id, 'x', 'nope')).rejects.toThrow(/no agent profile "nope"/);
-    expect((await core.listProfiles()).map((p) => p.id)).toEqual(['shell', 'claude-code']);
+    expect((await core.listProfiles()).map((p) => [p.id, p.image, p.apis, p.showsSteps])).toEqual([
+      ['shell', 'tiny', [], false], ['claude-code', 'standard', ['anthropic'], true], ['codex', 'standard', ['openai'], false],
+    ]);
+  });
+
+  it('refuses an agent without its key or prompt, and names `npm run guest:build` when the standard image is missing', async () => {
+    const keys = new MemoryKeyStore();
+    const core = await Vivarium.open({ dataDir: join(dir, 'data'), helperFactory: noHelper, home: join(dir, 'home'), keys, standardDir: join(dir, 'no-standard') });
+    const ws = await core.createWorkspace(join(dir, 'proj'), 'rw', false);
+    await expect(core.startTask(ws.id, 'fix the tests', 'claude-code')).rejects.toThrow(/Claude Code needs your Anthropic API key.*the VM never sees it/);
+    await core.setKey('anthropic', 'sk-ant-test-key');
+    await expect(core.startTask(ws.id, '  ', 'claude-code')).rejects.toThrow(/needs a prompt/);
+    const t = await core.startTask(ws.id, 'fix the tests', 'claude-code');
+    expect(t).toMatchObject({ command: 'fix the tests', profileId: 'claude-code' });
+    const done = await core.tasks.waitFor(t.id);
+    expect(done.reason).toMatch(/needs the standard guest image.*npm run guest:build/);
+    expect(await core.taskSteps(t.id)).toEqual([]);
+    expect(await core.gatewayLog(t.id)).toEqual([]);
   });
 
   it('reports a recovered state file at open', async () => {

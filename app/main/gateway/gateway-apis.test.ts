@@ -13,8 +13,11 @@ describe('gateway routes', () => {
     }
   });
 
-  it('lets Codex reach only Responses and Chat Completions', () => {
+  it('lets Codex reach only Responses, Chat Completions and the model list', () => {
     const o = GATEWAY_APIS.openai;
+    expect(isAllowedRoute(o, 'GET', '/v1/models')).toBe(true);
+    expect(isAllowedRoute(o, 'POST', '/v1/models')).toBe(false);
+    expect(isAllowedRoute(o, 'GET', '/v1/files')).toBe(false);
     expect(isAllowedRoute(o, 'POST', '/v1/responses')).toBe(true);
     expect(isAllowedRoute(o, 'POST', '/v1/chat/completions')).toBe(true);
     expect(isAllowedRoute(o, 'POST', '/v1/files')).toBe(false);

@@ -35,7 +35,7 @@ export const GATEWAY_GUEST_HOST = '127.0.0.1';
  * The built-in APIs. Anthropic: the Messages endpoints only (with count_tokens, which Claude Code
  * calls before long prompts) — no Files, Batches, Models admin or organisation endpoints, so a
  * planted key cannot upload the workspace anywhere. OpenAI: the Responses and Chat Completions
- * endpoints Codex CLI uses, nothing else.
+ * endpoints Codex CLI uses, and listing models (read-only), nothing else.
  */
 export const GATEWAY_APIS: Readonly<Record<ApiId, ApiDefinition>> = {
   anthropic: {
@@ -58,6 +58,8 @@ export const GATEWAY_APIS: Readonly<Record<ApiId, ApiDefinition>> = {
     routes: [
       { method: 'POST', path: '/v1/responses' },
       { method: 'POST', path: '/v1/chat/completions' },
+      // Read-only: Codex refreshes its model list at start.
+      { method: 'GET', path: '/v1/models' },
     ],
   },
 };

@@ -6,31 +6,14 @@
  */
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { gatewayRecordSchema } from '../../shared/contract-schemas.js';
 
 /** File name of a task's gateway log inside `tasks/<id>/`. */
 export const GATEWAY_LOG_FILE = 'gateway.jsonl';
 
-/** One API call as logged. Bytes count the request body up and the response body down. */
-export const gatewayRecordSchema = z.object({
-  time: z.string(),
-  workspaceId: z.string(),
-  taskId: z.string().nullable(),
-  api: z.enum(['anthropic', 'openai']),
-  method: z.string(),
-  /** The path asked for, without the query string. */
-  endpoint: z.string(),
-  decision: z.enum(['allowed', 'refused-endpoint', 'refused-unknown-caller', 'refused-no-key']),
-  /** The status the guest got. */
-  status: z.number().int().nullable(),
-  bytesUp: z.number().int().nonnegative(),
-  bytesDown: z.number().int().nonnegative(),
-  inputTokens: z.number().nullable(),
-  outputTokens: z.number().nullable(),
-  durationMs: z.number().nonnegative(),
-  /** Set when an allowed call failed on the way (upstream unreachable, guest went away...). */
-  error: z.string().optional(),
-});
+/** One API call as logged: the contract's record (the window reads the same shape through gateway:log). */
+export { gatewayRecordSchema };
 export type GatewayRecord = z.infer<typeof gatewayRecordSchema>;
 
 /** Where records go. */

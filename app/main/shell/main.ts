@@ -10,12 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Vivarium } from '../core/vivarium.js';
+import { EncryptedKeyFile, KEY_FILE } from '../gateway/encrypted-key-file.js';
 import { qemuHelperFactory } from '../vm/qemu-helper-port.js';
 import { appResponseHeaders, resolveAppAsset } from './app-protocol.js';
 import { IpcHub } from './ipc-main.js';
 import { notificationFor } from './notifications.js';
 import { QUIT_BUTTONS, decideQuit, decideWindowClose } from './quit-flow.js';
 import { helperFileName, resourceDirs } from './resource-paths.js';
+import { safeStorageCipher } from './safe-storage-cipher.js';
 import { ShellState } from './shell-state.js';
 import { AppTray } from './tray.js';
 import type { TrayAction } from './tray-model.js';
@@ -56,10 +58,13 @@ async function run(): Promise<void> {
   const dirs = resourceDirs({ packaged: app.isPackaged, resourcesPath: process.resourcesPath, appPath: app.getAppPath() });
   const helperName = helperFileName(process.platform);
   if (!helperName) throw new Error(`Vivarium does not support ${process.platform}.`);
+  // API keys: encrypted by the OS keyring (safeStorage) in userData/api-keys.json; never in the VM.
+  const keys = new EncryptedKeyFile(join(app.getPath('userData'), KEY_FILE), safeStorageCipher());
   const core = await Vivarium.open({
     dataDir: app.getPath('userData'),
     helperFactory: qemuHelperFactory(join(dirs.helperDir, helperName)),
     guestDir: dirs.guestDir,
+    keys,
   });
 
   const state = new ShellState();

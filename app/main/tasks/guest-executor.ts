@@ -7,26 +7,42 @@ import type { GuestConnection } from '../guest/guest-connection.js';
 import { guestPidFile, signalTreeCommand } from '../guest/remote-command.js';
 import type { TaskCommand, TaskExecutor, TaskProcess } from './task-types.js';
 
+/** What to run for a task, decided once its VM is up. */
+export interface PreparedRun {
+  /** The booted VM's connection. */
+  conn: GuestConnection;
+  /** The shell command line (a profile's invocation, or the task's own command). */
+  command: string;
+  /** Extra environment (the egress proxy, the gateway's base URLs and placeholder key). */
+  env: Record<string, string>;
+  /** Called once when the command has ended or could not start (e.g. to free the VM for a restart). */
+  release?: () => void;
+}
+
 /**
- * Builds an executor on a function that returns the (booted) guest connection of a workspace.
- * `envFor` adds variables to a task's environment once its VM is up (the egress proxy's
- * HTTP_PROXY and friends); it may throw to fail the task with its cause.
+ * Builds an executor on `prepare`, which boots (or waits for) the task's VM and decides its
+ * command line and environment; it may throw to fail the task with its cause, and report what it
+ * waits for through `status`.
  */
-export function guestTaskExecutor(
-  connectionFor: (workspaceId: string) => Promise<GuestConnection>,
-  envFor: (cmd: TaskCommand) => Promise<Record<string, string>> = async () => ({}),
-): TaskExecutor {
+export function guestTaskExecutor(prepare: (cmd: TaskCommand, status: (line: string) => void) => Promise<PreparedRun>): TaskExecutor {
   return {
-    async start(cmd: TaskCommand): Promise<TaskProcess> {
-      const conn = await connectionFor(cmd.workspaceId);
+    async start(cmd: TaskCommand, status: (line: string) => void): Promise<TaskProcess> {
+      const run = await prepare(cmd, status);
+      const release = run.release ?? (() => undefined);
+      const { conn } = run;
       const pidFile = guestPidFile(cmd.taskId);
-      const env = { ...(await envFor(cmd)), VIVARIUM_TASK_ID: cmd.taskId };
-      const ex = await conn.exec(cmd.command, { pidFile, env });
+      let ex;
+      try {
+        ex = await conn.exec(run.command, { pidFile, env: { ...run.env, VIVARIUM_TASK_ID: cmd.taskId } });
+      } catch (e) {
+        release();
+        throw e;
+      }
       const signalTree = async (sig: 'TERM' | 'KILL'): Promise<void> => {
         await conn.run(signalTreeCommand(pidFile, sig, sig === 'KILL'), { cwd: '/' });
       };
       // The pid file stays (guest /tmp is RAM, gone at VM stop): removing it would cost a channel.
-      const exit = ex.exit;
+      const exit = ex.exit.finally(release);
       return {
         streams: [ex.stdout, ex.stderr],
         exit,

@@ -1,17 +1,18 @@
 /**
  * The task queue (DESIGN.md "Tasks"): per-workspace concurrency limit, states queued → running
  * → succeeded | failed | cancelled, output to a capped log and to throttled subscribers,
- * progress from OSC 9;4 plus the last status line, cancel = SIGTERM then SIGKILL after a grace
- * period.
+ * progress from OSC 9;4 plus the last status line (or, for agents, progress and steps from their
+ * structured output: output-readers.ts), cancel = SIGTERM then SIGKILL after a grace period.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import { VivError, toVivError } from '../../shared/errors.js';
 import type { TaskOutputChunk, TaskSnapshot } from '../../shared/contract-schemas.js';
 import { OutputThrottle } from './output-throttle.js';
-import { ProgressParser } from './progress-parser.js';
+import type { AgentEvent } from '../agents/claude-stream-parser.js';
+import { TerminalOutputReader, type TaskOutputReader } from './output-readers.js';
 import { TaskLog, readLogRange } from './task-log.js';
+import { StepLog, readSteps, type StepLimits, type TaskStepRecord } from './task-steps.js';
 import type { TaskStore } from './task-store.js';
 import type { ExitStatus, TaskExecutor, TaskProcess } from './task-types.js';
 
@@ -27,6 +28,12 @@ export interface TaskManagerOptions {
   throttleMs?: number;
   /** Most bytes in one output event. */
   throttleMaxBytes?: number;
+  /**
+   * How a task's output is read (null or absent: terminal text with OSC 9;4 progress). `onStep`
+   * records an agent step (steps.jsonl and the `step` event).
+   */
+  readerFor?: (task: TaskSnapshot, onStep: (step: AgentEvent) => void) => TaskOutputReader | null;
+  stepLimits?: StepLimits;
 }
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -35,18 +42,19 @@ interface Live {
   proc: TaskProcess | null;
   cancelRequested: string | null;
   throttle: OutputThrottle;
-  parser: ProgressParser;
+  reader: TaskOutputReader;
+  steps: StepLog;
   snapshotTimer: NodeJS.Timeout | null;
 }
 
-/** The task queue of one data folder. Events: `changed` (snapshot), `output` (throttled chunk). */
-export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output: [TaskOutputChunk] }> {
+/** The task queue of one data folder. Events: `changed` (snapshot), `output` (throttled chunk), `step` (an agent step). */
+export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output: [TaskOutputChunk]; step: [TaskStepRecord] }> {
   private readonly tasks = new Map<string, TaskSnapshot>();
   private readonly live = new Map<string, Live>();
   private readonly waiters = new Map<string, Array<(t: TaskSnapshot) => void>>();
-  private readonly opts: Required<TaskManagerOptions>;
+  private readonly opts: Required<Omit<TaskManagerOptions, 'readerFor' | 'stepLimits'>>;
 
-  constructor(private readonly store: TaskStore, private readonly executor: TaskExecutor, options: TaskManagerOptions = {}) {
+  constructor(private readonly store: TaskStore, private readonly executor: TaskExecutor, private readonly options: TaskManagerOptions = {}) {
     super();
     this.opts = {
       concurrency: options.concurrency ?? 4,
@@ -134,6 +142,13 @@ export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output:
     return { taskId, offset: r.offset, data: r.data.toString('utf8'), truncated: r.truncated };
   }
 
+  /** The steps an agent task recorded so far (none for plain commands). */
+  async readSteps(taskId: string): Promise<TaskStepRecord[]> {
+    this.get(taskId);
+    await this.live.get(taskId)?.steps.flush();
+    return readSteps(this.store.stepsPath(taskId));
+  }
+
   private async stopProcess(proc: TaskProcess): Promise<void> {
     const ended = proc.exit.then(() => true);
     const within = (ms: number): Promise<boolean> => Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
@@ -166,22 +181,32 @@ export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output:
   private async run(taskId: string): Promise<void> {
     const task = this.update(taskId, { state: 'running', startedAt: Date.now() });
     const throttle = new OutputThrottle(taskId, (c) => this.emit('output', c), this.opts.throttleMs, this.opts.throttleMaxBytes);
-    const live: Live = { proc: null, cancelRequested: null, throttle, parser: new ProgressParser(), snapshotTimer: null };
+    const steps = new StepLog(taskId, this.store.stepsPath(taskId), this.options.stepLimits);
+    const onStep = (step: AgentEvent): void => {
+      const rec = steps.append(step);
+      if (rec) this.emit('step', rec);
+    };
+    const reader = this.options.readerFor?.(task, onStep) ?? new TerminalOutputReader();
+    const live: Live = { proc: null, cancelRequested: null, throttle, reader, steps, snapshotTimer: null };
     this.live.set(taskId, live);
     this.emit('changed', task);
     let log: TaskLog | null = null;
     try {
       await this.store.save(task);
       log = await TaskLog.open(this.store.logPath(taskId), this.opts.logCapBytes);
-      const proc = await this.executor.start({ taskId, workspaceId: task.workspaceId, command: task.command });
+      // A status line from the executor (waiting for a VM restart...) shows until output replaces it.
+      const status = (line: string): void => {
+        if (this.get(taskId).state === 'running') this.emit('changed', this.update(taskId, { statusLine: line }));
+      };
+      const proc = await this.executor.start({ taskId, workspaceId: task.workspaceId, command: task.command, profileId: task.profileId }, status);
       live.proc = proc;
       if (live.cancelRequested) void this.stopProcess(proc);
-      const status = await this.collect(taskId, proc, log, live);
+      const exit = await this.collect(taskId, proc, log, live);
       await log.close();
       log = null;
-      if (live.cancelRequested) await this.finish(taskId, { state: 'cancelled', reason: live.cancelRequested, ...status });
-      else if (status.exitCode === 0) await this.finish(taskId, { state: 'succeeded', ...status });
-      else await this.finish(taskId, { state: 'failed', reason: status.signal ? `Ended by signal ${status.signal}.` : null, ...status });
+      if (live.cancelRequested) await this.finish(taskId, { state: 'cancelled', reason: live.cancelRequested, ...exit });
+      else if (exit.exitCode === 0) await this.finish(taskId, { state: 'succeeded', ...exit });
+      else await this.finish(taskId, { state: 'failed', reason: exit.signal ? `Ended by signal ${exit.signal}.` : null, ...exit });
     } catch (e) {
       await log?.close().catch(() => undefined);
       const err = toVivError(e);
@@ -192,16 +217,17 @@ export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output:
 
   /** Pipes the process's streams into the log (with backpressure) and the parser; resolves at exit. */
   private async collect(taskId: string, proc: TaskProcess, log: TaskLog, live: Live): Promise<ExitStatus> {
-    const decoder = new StringDecoder('utf8');
     log.on('data', (offset, bytes) => live.throttle.push(offset, bytes));
     log.on('drain', () => proc.streams.forEach((s) => s.resume()));
-    for (const s of proc.streams) {
+    proc.streams.forEach((s, i) => {
       s.on('data', (chunk: Buffer) => {
         if (!log.append(chunk)) proc.streams.forEach((x) => x.pause());
-        if (live.parser.feed(decoder.write(chunk))) this.scheduleSnapshot(taskId, live);
+        if (live.reader.feed(i === 0 ? 'stdout' : 'stderr', chunk)) this.scheduleSnapshot(taskId, live);
       });
-    }
-    return proc.exit;
+    });
+    const exit = await proc.exit;
+    live.reader.end();
+    return exit;
   }
 
   private scheduleSnapshot(taskId: string, live: Live): void {
@@ -210,7 +236,7 @@ export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output:
       live.snapshotTimer = null;
       const t = this.get(taskId);
       if (t.state !== 'running') return;
-      this.emit('changed', this.update(taskId, { progress: live.parser.progress, statusLine: live.parser.statusLine }));
+      this.emit('changed', this.update(taskId, { progress: live.reader.progress, statusLine: live.reader.statusLine ?? t.statusLine }));
     }, this.opts.throttleMs);
   }
 
@@ -219,7 +245,8 @@ export class TaskManager extends EventEmitter<{ changed: [TaskSnapshot]; output:
     if (live) {
       live.throttle.flush();
       if (live.snapshotTimer) clearTimeout(live.snapshotTimer);
-      patch = { progress: live.parser.progress, statusLine: live.parser.statusLine, ...patch };
+      patch = { progress: live.reader.progress, statusLine: live.reader.statusLine, ...patch };
+      await live.steps.flush();
     }
     const done = this.update(taskId, { ...patch, endedAt: Date.now() });
     this.live.delete(taskId);

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { taskSnapshotSchema, type TaskSnapshot } from '../../shared/contract-schemas.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
+import { STEPS_FILE } from './task-steps.js';
 
 /** Reason given to tasks found unfinished at start-up. */
 export const DIED_WHILE_RUNNING = 'Vivarium exited while this task was running, so its outcome is unknown.';
@@ -19,6 +20,11 @@ export class TaskStore {
   /** The folder of one task. */
   dir(taskId: string): string {
     return join(this.tasksDir, taskId);
+  }
+
+  /** The step log of one task (agents only). */
+  stepsPath(taskId: string): string {
+    return join(this.tasksDir, taskId, STEPS_FILE);
   }
 
   /** The output log of one task. */

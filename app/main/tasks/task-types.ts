@@ -28,10 +28,14 @@ export interface TaskProcess {
 export interface TaskCommand {
   taskId: string;
   workspaceId: string;
+  /** The shell command, or the prompt of an agent profile. */
   command: string;
+  /** The agent profile (null: a plain shell command). */
+  profileId: string | null;
 }
 
 /** Starts commands; rejects with a VivError naming the cause when it cannot (VM failed to boot...). */
 export interface TaskExecutor {
-  start(cmd: TaskCommand): Promise<TaskProcess>;
+  /** `status` shows a line in the task's status while it waits (e.g. for a VM restart). */
+  start(cmd: TaskCommand, status: (line: string) => void): Promise<TaskProcess>;
 }

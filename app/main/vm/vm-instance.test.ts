@@ -184,6 +184,32 @@ describe('VmInstance', () => {
     expect(h.spec).not.toHaveProperty('dataChannels');
   });
 
+  it('asks for optional data channels only while the helper has some left, with their kernel parameters', async () => {
+    const base = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 };
+    const relay = { name: 'egress', cmdline: ['vivarium.egress=1'] };
+    const roomy = new FakeHelper({ features: { ...base, dataChannels: 2 } });
+    const a = setup([roomy]);
+    await a.vm.start({ ...launch, dataChannels: ['logs'], optionalDataChannels: [relay] });
+    expect(roomy.spec!.dataChannels!.map((d) => d.name)).toEqual(['logs', 'egress']);
+    expect(roomy.spec!.cmdline).toMatch(/ vivarium\.egress=1$/);
+    expect(a.vm.dataChannelPath('egress')).not.toBeNull();
+    await a.vm.stop(true);
+
+    const full = new FakeHelper({ features: { ...base, dataChannels: 1 } });
+    const b = setup([full]);
+    await b.vm.start({ ...launch, dataChannels: ['logs'], optionalDataChannels: [relay] });
+    expect(full.spec!.dataChannels!.map((d) => d.name)).toEqual(['logs']);
+    expect(full.spec!.cmdline).not.toContain('vivarium.egress');
+    expect(b.vm.dataChannel('egress')).toBeNull();
+    await b.vm.stop(true);
+
+    const old = new FakeHelper(); // no dataChannels feature: the VM still boots, without the relay
+    const c = setup([old]);
+    await c.vm.start({ ...launch, optionalDataChannels: [relay] });
+    expect(old.spec).not.toHaveProperty('dataChannels');
+    expect(old.spec!.cmdline).not.toContain('vivarium.egress');
+  });
+
   it('refuses disks and data channels a helper does not offer, naming the helper and the feature', async () => {
     const old = new FakeHelper(); // features without diskFormats/readOnlyDisks/dataChannels: a pre-session-2 helper
     const { vm } = setup([old]);

@@ -36,6 +36,12 @@ export interface VmLaunch {
   dataChannels?: string[];
   /** Extra kernel parameters, one word each (e.g. 'vivarium.root=standard', 'vivarium.egress=1'). */
   cmdlineExtra?: string[];
+  /**
+   * Data channels worth having but not required (the egress relay: without it egress falls back
+   * to the SSH forward). Each is asked for only when the helper has a data channel left for it,
+   * and then its kernel parameters are added; `dataChannel(name)` says whether it was.
+   */
+  optionalDataChannels?: { name: string; cmdline: string[] }[];
 }
 
 /** Deadlines of one boot; TCG on 2 busy cores is slow, so they are generous. */
@@ -125,8 +131,12 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
       const channelKind = f.channelKinds[0];
       if (!shareKind || !channelKind) throw new VivError('unsupported', 'The helper offers no folder share or agent channel kind.');
       // Features first: a helper that predates disks or data channels would ignore them.
-      const disks = checkDeviceFeatures(hello, launch.disks ?? [], launch.dataChannels ?? []);
-      const dataChannels = dataChannelSpecs(files.runDir, launch.dataChannels ?? []);
+      const required = launch.dataChannels ?? [];
+      const optional = (launch.optionalDataChannels ?? []).filter((c) => !required.includes(c.name)).slice(0, Math.max(0, (f.dataChannels ?? 0) - required.length));
+      const channelNames = [...required, ...optional.map((c) => c.name)];
+      const disks = checkDeviceFeatures(hello, launch.disks ?? [], channelNames);
+      const dataChannels = dataChannelSpecs(files.runDir, channelNames);
+      const cmdlineExtra = [...(launch.cmdlineExtra ?? []), ...optional.flatMap((c) => c.cmdline)];
       helper.onVmExit((info) => this.onExit(helper, `The VM ended (${info.reason}): ${info.message}`, exited));
       helper.onHelperExit((detail) => this.onExit(helper, `The VM helper exited unexpectedly${detail ? `: ${detail}` : ''}`, exited));
       phase('booting');
@@ -135,7 +145,7 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
         arch: image.arch,
         kernel: image.kernel,
         initrd: files.initrd,
-        cmdline: guestCmdline({ shareKind: shareKind as '9p', readOnly: launch.readOnly, channelKind: channelKind === 'vsock' ? 'vsock' : 'virtio-serial', arch: image.arch, extra: launch.cmdlineExtra }),
+        cmdline: guestCmdline({ shareKind: shareKind as '9p', readOnly: launch.readOnly, channelKind: channelKind === 'vsock' ? 'vsock' : 'virtio-serial', arch: image.arch, extra: cmdlineExtra }),
         cpus: Math.min(launch.cpus, f.maxCpus),
         memoryMiB: Math.min(launch.memoryMiB, f.maxMemoryMiB),
         shares: [{ tag: 'workspace', hostPath: launch.sharePath, readOnly: launch.readOnly }],

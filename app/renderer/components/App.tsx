@@ -1,7 +1,8 @@
 /** The window: workspaces sidebar, the selected workspace, and the new-workspace dialog. */
 import { useCallback, useEffect, useState } from 'react';
 import { selectSelected } from '../stores/workspace-store.js';
-import { egressStore, useEgress, useWorkspaces, workspaceStore } from '../stores/app-stores.js';
+import { egressStore, useEgress, useView, useWorkspaces, workspaceStore } from '../stores/app-stores.js';
+import { AppSettings } from './AppSettings.js';
 import { EgressPromptDialog } from './EgressPromptDialog.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { NewWorkspaceDialog } from './NewWorkspaceDialog.js';
@@ -23,8 +24,10 @@ export function App() {
       }
     });
   }, []);
+  const screen = useView((s) => s.screen);
+  const focusKey = useView((s) => s.focusKey);
   const prompt = prompts[0];
-  const title = selected ? `${selected.name} — Vivarium` : 'Vivarium';
+  const title = screen === 'settings' ? 'Settings — Vivarium' : selected ? `${selected.name} — Vivarium` : 'Vivarium';
   useEffect(() => {
     document.title = title;
   }, [title]);
@@ -37,7 +40,9 @@ export function App() {
             <ErrorNotice error={loadError} title="Could not load your workspaces" />
           </div>
         )}
-        {selected ? (
+        {screen === 'settings' ? (
+          <AppSettings key={focusKey ?? 'settings'} focusKey={focusKey} />
+        ) : selected ? (
           <WorkspaceView key={selected.id} workspace={selected} />
         ) : (
           loaded && (

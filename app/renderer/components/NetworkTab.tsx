@@ -49,7 +49,9 @@ export function NetworkTab({ workspace: ws }: { workspace: WorkspaceSnapshot }) 
         <h2 id="network-title" className="section-title">Network</h2>
         <p className="hint section-hint">
           The VM has no network interface. Allowed hosts are reached through Vivarium's proxy, which logs every request with
-          its task; a task that asks for any other host makes Vivarium ask you.
+          its task; a task that asks for any other host makes Vivarium ask you. Agents reach their APIs (Anthropic, OpenAI)
+          through a separate gateway with your key from Settings; those calls need no entry here and show in each task's
+          Network view.
         </p>
       </div>
       <fieldset className="mode-choice">

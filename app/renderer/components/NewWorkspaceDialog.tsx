@@ -7,7 +7,7 @@ import { useState } from 'react';
 import type { ConsentInspection, ShareMode } from '../../shared/contract-schemas.js';
 import { toVivError, type VivError } from '../../shared/errors.js';
 import { vivariumApi } from '../vivarium-api.js';
-import { workspaceStore } from '../stores/app-stores.js';
+import { viewStore, workspaceStore } from '../stores/app-stores.js';
 import { ConsentDetails } from './ConsentDetails.js';
 import { ErrorNotice } from './ErrorNotice.js';
 import { Modal } from './Modal.js';
@@ -60,6 +60,7 @@ export function NewWorkspaceDialog({ onClose }: { onClose: () => void }) {
       const ws = await api.workspace.create({ path: inspection.requestedPath, mode, confirmWarnings: confirmed });
       workspaceStore.getState().applyReply(ws);
       workspaceStore.getState().select(ws.id);
+      viewStore.getState().openWorkspace();
       onClose();
       // Sharing a folder is asking to work in it: boot its VM now. Failures show in the VM bar.
       api.vm.start({ workspaceId: ws.id }).catch((e: unknown) => workspaceStore.getState().setStartError(ws.id, toVivError(e)));

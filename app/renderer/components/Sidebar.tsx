@@ -1,6 +1,6 @@
-/** The workspaces sidebar: one row per workspace with its VM state, and "New workspace". */
+/** The workspaces sidebar: one row per workspace with its VM state, "New workspace" and "Settings". */
 import type { WorkspaceSnapshot } from '../../shared/contract-schemas.js';
-import { useWorkspaces } from '../stores/app-stores.js';
+import { useView, useWorkspaces, viewStore } from '../stores/app-stores.js';
 import { VmStateDot } from './VmStateDot.js';
 import { shortenPath } from '../format.js';
 
@@ -8,6 +8,7 @@ export function Sidebar({ onNewWorkspace }: { onNewWorkspace: () => void }) {
   const workspaces = useWorkspaces((s) => s.workspaces);
   const selectedId = useWorkspaces((s) => s.selectedId);
   const select = useWorkspaces((s) => s.select);
+  const screen = useView((s) => s.screen);
   return (
     <nav className="sidebar" aria-label="Workspaces">
       <div className="sidebar-header">
@@ -21,8 +22,11 @@ export function Sidebar({ onNewWorkspace }: { onNewWorkspace: () => void }) {
               <button
                 type="button"
                 className="workspace-row"
-                aria-current={w.id === selectedId ? 'page' : undefined}
-                onClick={() => select(w.id)}
+                aria-current={screen === 'workspace' && w.id === selectedId ? 'page' : undefined}
+                onClick={() => {
+                  select(w.id);
+                  viewStore.getState().openWorkspace();
+                }}
                 title={w.grant?.canonicalPath ?? 'Access revoked'}
               >
                 <VmStateDot state={w.vm.state} />
@@ -39,6 +43,10 @@ export function Sidebar({ onNewWorkspace }: { onNewWorkspace: () => void }) {
       <div className="sidebar-footer">
         <button type="button" className="button button-secondary button-block" onClick={onNewWorkspace}>
           <span aria-hidden="true" className="plus">+</span> New workspace
+        </button>
+        <button type="button" className="button button-quiet button-block" aria-current={screen === 'settings' ? 'page' : undefined}
+          onClick={() => viewStore.getState().openSettings()}>
+          Settings
         </button>
       </div>
     </nav>

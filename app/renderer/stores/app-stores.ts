@@ -3,8 +3,11 @@
  * Components use the hooks; tests build stores with the factories and a fake API.
  */
 import { useStore } from 'zustand';
+import { createApiKeyStore, type ApiKeyState } from './api-key-store.js';
 import { createEgressStore, type EgressState } from './egress-store.js';
+import { createProfileStore, type ProfileState } from './profile-store.js';
 import { createTaskStore, type TaskState } from './task-store.js';
+import { createViewStore, type ViewState } from './view-store.js';
 import { createWorkspaceStore, type WorkspaceState } from './workspace-store.js';
 import { vivariumApi } from '../vivarium-api.js';
 
@@ -16,6 +19,12 @@ export const workspaceStore = createWorkspaceStore(api);
 export const taskStore = createTaskStore(api);
 /** Blocked requests waiting for this window's answer. */
 export const egressStore = createEgressStore(api);
+/** The agent profiles the core offers. */
+export const profileStore = createProfileStore(api);
+/** Whether each API's key is available (never the keys). */
+export const apiKeyStore = createApiKeyStore(api);
+/** Which screen the window shows. */
+export const viewStore = createViewStore();
 
 api.on('workspace:changed', (ws) => workspaceStore.getState().applyChanged(ws));
 api.on('workspace:removed', ({ workspaceId }) => {
@@ -32,6 +41,7 @@ api.on('workspace:changed', (ws) => {
 });
 // A notification or tray click in the desktop app: show that workspace, and the task if named.
 api.on('app:focus', ({ workspaceId, taskId }) => {
+  viewStore.getState().openWorkspace();
   workspaceStore.getState().select(workspaceId);
   if (taskId !== null) taskStore.getState().select(workspaceId, taskId);
 });
@@ -49,4 +59,19 @@ export function useEgress<T>(selector: (s: EgressState) => T): T {
 /** Reads the task store through a selector. */
 export function useTasks<T>(selector: (s: TaskState) => T): T {
   return useStore(taskStore, selector);
+}
+
+/** Reads the profile store through a selector. */
+export function useProfiles<T>(selector: (s: ProfileState) => T): T {
+  return useStore(profileStore, selector);
+}
+
+/** Reads the API key status store through a selector. */
+export function useApiKeys<T>(selector: (s: ApiKeyState) => T): T {
+  return useStore(apiKeyStore, selector);
+}
+
+/** Reads the view store through a selector. */
+export function useView<T>(selector: (s: ViewState) => T): T {
+  return useStore(viewStore, selector);
 }
