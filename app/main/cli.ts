@@ -93,7 +93,7 @@ async function withVm(cmd: Extract<VivCommand, { kind: 'run' | 'shell' }>): Prom
       }
     });
     if (cmd.cpus !== undefined || cmd.memoryMiB !== undefined) {
-      await core.updateSettings(ws.id, { cpus: cmd.cpus ?? ws.settings.cpus, memoryMiB: cmd.memoryMiB ?? ws.settings.memoryMiB });
+      await core.updateSettings(ws.id, { cpus: cmd.cpus ?? ws.settings.cpus, memoryMiB: cmd.memoryMiB ?? ws.settings.memoryMiB, keepState: ws.settings.keepState });
     }
     if (cmd.kind === 'run' && cmd.profile !== undefined && cmd.profile !== 'shell') {
       const unsubBoot = core.onBootProgress((p) => {

@@ -50,8 +50,16 @@ export type BootProgress = z.infer<typeof bootProgressSchema>;
 export const vmSettingsSchema = z.object({
   cpus: z.number().int().min(1).max(64),
   memoryMiB: z.number().int().min(128).max(65536),
+  /**
+   * Keep the VM's state: a standard-image VM writes outside /workspace to a per-workspace disk
+   * instead of tmpfs, so installed packages and files survive restarts. Absent = off (files
+   * written before the setting existed load unchanged).
+   */
+  keepState: z.boolean().default(false),
 });
 export type VmSettings = z.infer<typeof vmSettingsSchema>;
+/** A settings change: keepState absent = left as it is. */
+export type VmSettingsUpdate = Omit<VmSettings, 'keepState'> & { keepState?: boolean };
 
 /**
  * A workspace's network policy (DESIGN.md "Network egress"): off (the default) or an allowlist

@@ -34,7 +34,7 @@ describe('the contract tables', () => {
     for (const n of ['workspace:list', 'workspace:create', 'consent:inspect', 'grant:revoke', 'vm:start', 'vm:stop',
       'task:start', 'task:cancel', 'task:output', 'pty:open', 'pty:write', 'pty:resize', 'pty:close', 'settings:update',
       'workspace:setEgress', 'egress:prompts', 'egress:answer', 'egress:log', 'egress:export',
-      'task:steps', 'keys:list', 'keys:set', 'keys:clear', 'gateway:log']) {
+      'task:steps', 'keys:list', 'keys:set', 'keys:clear', 'gateway:log', 'settings:discardState']) {
       expect(isMethodName(n), n).toBe(true);
     }
     expect(isMethodName('toString')).toBe(false);

@@ -79,8 +79,13 @@ export const methods = {
    * `unsupported`). `path` is null when the user cancelled. Picking grants nothing.
    */
   'folder:pick': method(noInput, z.object({ path: folderPath.nullable() })),
-  /** Sets CPUs and memory; they apply at the next VM start. */
-  'settings:update': method(workspaceRef.extend(vmSettingsSchema.shape).strict(), workspaceSnapshotSchema),
+  /** Sets CPUs, memory and (when given) keepState; they apply at the next VM start. */
+  'settings:update': method(
+    workspaceRef.extend({ ...vmSettingsSchema.shape, keepState: z.boolean().optional() }).strict(),
+    workspaceSnapshotSchema,
+  ),
+  /** Deletes the VM's saved state disk (keepState); the VM must be stopped. `discarded` false = there was none. */
+  'settings:discardState': method(workspaceRef.strict(), z.object({ discarded: z.boolean() })),
   /** Sets the network policy (off or an allowlist); a bad pattern fails naming it. Applies at once. */
   'workspace:setEgress': method(workspaceRef.extend({ policy: egressPolicySchema }).strict(), workspaceSnapshotSchema),
   /** The blocked requests of the workspace's VM waiting for the user now, oldest first. */

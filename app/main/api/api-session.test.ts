@@ -8,7 +8,7 @@ import type { CoreEvent, PtyCallbacks, WindowCore } from './window-core.js';
 
 const ws: WorkspaceSnapshot = {
   id: 'w1', name: 'site', grant: { workspaceId: 'w1', canonicalPath: '/tmp/site', mode: 'ro', createdAt: 1 },
-  vm: { state: 'stopped', reason: null, bootMs: null, startedAt: null }, settings: { cpus: 2, memoryMiB: 512 },
+  vm: { state: 'stopped', reason: null, bootMs: null, startedAt: null }, settings: { cpus: 2, memoryMiB: 512, keepState: false },
   egress: { mode: 'off' },
 };
 
@@ -30,7 +30,8 @@ function memoryCore() {
     revokeGrant: async () => ({ ...ws, grant: null }),
     startVm: fail,
     stopVm: async () => ws.vm,
-    updateSettings: async (_id, s) => ({ ...ws, settings: s }),
+    updateSettings: async (_id, s) => ({ ...ws, settings: { cpus: s.cpus, memoryMiB: s.memoryMiB, keepState: s.keepState ?? ws.settings.keepState } }),
+    discardVmState: async (id) => id === 'w1',
     listTasks: async () => [],
     startTask: fail,
     cancelTask: fail,
@@ -105,6 +106,15 @@ describe('ApiSession', () => {
     expect(await s.dispatch('egress:answer', { workspaceId: 'w1', promptId: 'p1', answer: 'sometimes' })).toMatchObject({ ok: false });
     expect(await s.dispatch('egress:log', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', records: [], truncated: false } });
     expect(await s.dispatch('egress:export', { taskId: 't1' })).toEqual({ ok: true, value: { taskId: 't1', jsonLines: '' } });
+  });
+
+  it('carries keepState: absent in settings:update = unchanged, and settings:discardState', async () => {
+    const s = createApiSession(memoryCore().core, () => undefined);
+    expect(await s.dispatch('settings:update', { workspaceId: 'w1', cpus: 1, memoryMiB: 256, keepState: true })).toMatchObject({ ok: true, value: { settings: { cpus: 1, memoryMiB: 256, keepState: true } } });
+    expect(await s.dispatch('settings:update', { workspaceId: 'w1', cpus: 1, memoryMiB: 256 })).toMatchObject({ ok: true, value: { settings: { keepState: false } } });
+    expect(await s.dispatch('settings:update', { workspaceId: 'w1', cpus: 1, memoryMiB: 256, keepState: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalidArgument' } });
+    expect(await s.dispatch('settings:discardState', { workspaceId: 'w1' })).toEqual({ ok: true, value: { discarded: true } });
+    expect(await s.dispatch('settings:discardState', { workspaceId: 'w2' })).toEqual({ ok: true, value: { discarded: false } });
   });
 
   it('carries steps, keys and the gateway log; a key never comes back', async () => {

@@ -99,7 +99,8 @@ export function createApiSession(
       if (!shell) throw new VivError('unsupported', 'The folder picker exists only in the desktop app; type the folder\'s path instead.');
       return { path: await shell.pickFolder() };
     },
-    'settings:update': (i) => core.updateSettings(i.workspaceId, { cpus: i.cpus, memoryMiB: i.memoryMiB }),
+    'settings:update': (i) => core.updateSettings(i.workspaceId, { cpus: i.cpus, memoryMiB: i.memoryMiB, keepState: i.keepState }),
+    'settings:discardState': async (i) => ({ discarded: await core.discardVmState(i.workspaceId) }),
     'workspace:setEgress': (i) => core.setEgress(i.workspaceId, i.policy),
     'egress:prompts': (i) => core.egressPrompts(i.workspaceId),
     'egress:answer': async (i) => ({ answered: await core.answerEgress(i.workspaceId, i.promptId, i.answer) }),

@@ -5,7 +5,7 @@
  */
 import type {
   AgentProfile, ApiIdInfo, ApiKeyStatus, BootProgress, ConsentInspection, EgressAnswer, EgressLog, EgressPolicy, EgressPromptInfo, GatewayRecordInfo, ShareMode,
-  TaskOutputChunk, TaskSnapshot, TaskStepRecord, VmSettings, VmSnapshot, WorkspaceSnapshot,
+  TaskOutputChunk, TaskSnapshot, TaskStepRecord, VmSettingsUpdate, VmSnapshot, WorkspaceSnapshot,
 } from '../../shared/contract-schemas.js';
 import type { EventName, EventPayload } from '../../shared/contract.js';
 
@@ -35,7 +35,10 @@ export interface WindowCore {
   revokeGrant(workspaceId: string): Promise<WorkspaceSnapshot>;
   startVm(workspaceId: string): Promise<VmSnapshot>;
   stopVm(workspaceId: string, force: boolean): Promise<VmSnapshot>;
-  updateSettings(workspaceId: string, settings: VmSettings): Promise<WorkspaceSnapshot>;
+  /** keepState absent = unchanged. */
+  updateSettings(workspaceId: string, settings: VmSettingsUpdate): Promise<WorkspaceSnapshot>;
+  /** Deletes the saved state disk of a stopped VM; false when there was none. */
+  discardVmState(workspaceId: string): Promise<boolean>;
   listTasks(workspaceId: string): Promise<TaskSnapshot[]>;
   startTask(workspaceId: string, command: string, profileId: string | null): Promise<TaskSnapshot>;
   cancelTask(taskId: string): Promise<TaskSnapshot>;

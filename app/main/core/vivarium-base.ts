@@ -106,6 +106,7 @@ export abstract class VivariumBase {
       guestArch: opts.guestArch,
       vmTimeouts: opts.vmTimeouts,
       launchOf: (id, running) => this.launchOf(id, running),
+      keepStateOf: (id) => this.workspaces.find(id)?.settings.keepState ?? false,
       // Both sessions close while SSH is up: prompts refused, open API calls ended, logs written.
       beforeStop: async (id) => {
         await Promise.all([this.egress.close(id), this.gateway.close(id)]);

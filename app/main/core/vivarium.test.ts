@@ -32,7 +32,7 @@ describe('Vivarium', () => {
     expect(ws).toMatchObject({ name: 'proj', grant: { canonicalPath: join(dir, 'proj'), mode: 'ro' }, vm: { state: 'stopped' }, settings: { cpus: 2, memoryMiB: 512 } });
     await core.updateSettings(ws.id, { cpus: 1, memoryMiB: 256 });
     const again = await open();
-    expect(await again.listWorkspaces()).toEqual([{ ...ws, settings: { cpus: 1, memoryMiB: 256 } }]);
+    expect(await again.listWorkspaces()).toEqual([{ ...ws, settings: { cpus: 1, memoryMiB: 256, keepState: false } }]);
     const revoked = await core.revokeGrant(ws.id);
     expect(revoked.grant).toBeNull();
     await expect(core.startTask(ws.id, 'ls', null)).rejects.toThrow(/no folder grant/);

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import { VivError } from '../../shared/errors.js';
 import type {
-  AgentProfile, ConsentInspection, ShareMode, TaskOutputChunk, TaskSnapshot, TaskStepRecord, VmSettings, VmSnapshot, WorkspaceSnapshot,
+  AgentProfile, ConsentInspection, ShareMode, TaskOutputChunk, TaskSnapshot, TaskStepRecord, VmSettingsUpdate, VmSnapshot, WorkspaceSnapshot,
 } from '../../shared/contract-schemas.js';
 import type { PtyCallbacks, PtyHandle, WindowCore } from '../api/window-core.js';
 import { AGENT_PROFILES, agentProfile, toContractProfile } from '../agents/agent-profiles.js';
@@ -18,10 +18,12 @@ import { canonicalFolder, grantFromInspection, inspectFolder, verifyGrant, type 
 import { refusalFor } from '../consent/folder-rules.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import { dataPaths, type DataPaths } from '../paths.js';
+import { platformDiskFormat } from '../image/standard-image.js';
 import { DEFAULT_VM_SETTINGS, type StoredWorkspace } from '../state/state-schema.js';
 import { StateStore } from '../state/state-store.js';
 import type { VmLaunch } from '../vm/vm-instance.js';
 import { openGuestPty } from './guest-pty.js';
+import { discardStateDisk, stateDiskUnsupportedReason } from './state-disk.js';
 import { VivariumBase, type VivariumOptions } from './vivarium-base.js';
 import { WorkspaceState } from './workspace-state.js';
 
@@ -122,20 +124,38 @@ export class Vivarium extends VivariumBase {
     await this.vms.stop(workspaceId, false);
   }
 
-  /** Sets CPUs and memory for the next VM start. */
-  async updateSettings(workspaceId: string, settings: VmSettings): Promise<WorkspaceSnapshot> {
-    return this.changed(await this.workspaces.update(workspaceId, { settings: { cpus: settings.cpus, memoryMiB: settings.memoryMiB } }));
+  /**
+   * Sets CPUs, memory and keepState (absent = unchanged) for the next VM start. Turning keepState
+   * on is refused where the helper cannot attach the state disk (Windows: VHDX only).
+   */
+  async updateSettings(workspaceId: string, settings: VmSettingsUpdate): Promise<WorkspaceSnapshot> {
+    const current = this.workspaces.get(workspaceId).settings;
+    const keepState = settings.keepState ?? current.keepState;
+    const unsupported = keepState && !current.keepState ? stateDiskUnsupportedReason(platformDiskFormat()) : null;
+    if (unsupported) throw new VivError('unsupported', unsupported);
+    return this.changed(await this.workspaces.update(workspaceId, { settings: { cpus: settings.cpus, memoryMiB: settings.memoryMiB, keepState } }));
+  }
+
+  /** Deletes the saved state disk (keepState) of a stopped VM; false when there was none. */
+  async discardVmState(workspaceId: string): Promise<boolean> {
+    this.workspaces.get(workspaceId);
+    const state = this.vms.snapshot(workspaceId).state;
+    if (state !== 'stopped' && state !== 'failed') {
+      throw new VivError('invalidState', `The VM is ${state}: stop it before discarding its saved state.`);
+    }
+    return discardStateDisk(this.paths.vmDir(workspaceId));
   }
 
   // ── VMs ─────────────────────────────────────────────────────────────────
 
   /**
    * Boots the workspace's VM after re-checking its grant (with the image it last ran; tasks that
-   * need another image switch it); resolves once the guest answers.
+   * need another image switch it, and `image` picks one for this boot when the VM is stopped);
+   * resolves once the guest answers.
    */
-  async startVm(workspaceId: string): Promise<VmSnapshot> {
+  async startVm(workspaceId: string, image?: 'tiny' | 'standard'): Promise<VmSnapshot> {
     this.workspaces.get(workspaceId);
-    await this.vms.start(workspaceId);
+    await this.vms.start(workspaceId, image);
     return this.vms.snapshot(workspaceId);
   }
 

@@ -2,7 +2,8 @@
  * The VMs of the core, one per workspace, and which guest image each boot runs. A tiny boot is
  * the kernel + initramfs alone; a standard boot adds the verified standard root filesystem as a
  * read-only disk (the VM's first, /dev/vda) and `vivarium.root=standard`, on which the guest's
- * init mounts it under a tmpfs overlay and switches root (guest-image/init). Standard boots get
+ * init mounts it under a tmpfs overlay and switches root (guest-image/init); with the workspace's
+ * keepState the overlay's upper layer is its state disk instead (state-disk.ts). Standard boots get
  * at least STANDARD_MIN_MEMORY_MIB: the agents (Bun, Node) and the overlay's tmpfs live in RAM.
  * Implements ImageHost for WorkspaceImages (image switches for tasks).
  */
@@ -11,16 +12,16 @@ import type { VmSnapshot } from '../../shared/contract-schemas.js';
 import type { GuestImageKind } from '../agents/agent-profiles.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import { hostGuestArch, loadGuestImage, type GuestArch, type GuestImage } from '../image/guest-image.js';
-import { loadStandardImage, type StandardImage } from '../image/standard-image.js';
+import { loadStandardImage, platformDiskFormat, type StandardImage } from '../image/standard-image.js';
 import type { HelperFactory } from '../vm/helper-port.js';
 import { VmInstance, type BootPhase, type VmLaunch, type VmTimeouts } from '../vm/vm-instance.js';
+import { ensureStateDisk, standardLaunchOf, stateDiskUnsupportedReason } from './state-disk.js';
 import type { ImageHost } from './workspace-images.js';
 
 /** Least memory of a standard boot, MiB (the workspace's setting applies when larger). */
 export const STANDARD_MIN_MEMORY_MIB = 2048;
 
-/** Kernel parameter that makes init switch to the standard root (protocol-additions, H5's init). */
-export const STANDARD_ROOT_PARAM = 'vivarium.root=standard';
+export { STANDARD_ROOT_PARAM } from './state-disk.js';
 
 /** What the VMs need from the core. */
 export interface WorkspaceVmsOptions {
@@ -34,6 +35,10 @@ export interface WorkspaceVmsOptions {
   vmTimeouts?: VmTimeouts;
   /** The folder share and sizing of a workspace's next boot (checks its grant; throws the cause). */
   launchOf: (workspaceId: string, alreadyRunning: boolean) => Promise<VmLaunch>;
+  /** Whether a standard boot of the workspace keeps its state on `<vmDir>/state.img` (keepState). */
+  keepStateOf?: (workspaceId: string) => boolean;
+  /** The platform whose helper attaches the disks (default: this one; tests pick another). */
+  platform?: NodeJS.Platform;
   /** Closes what lives on the VM's connection (egress, gateway) before it stops. */
   beforeStop: (workspaceId: string) => Promise<void>;
   onChanged: (workspaceId: string) => void;
@@ -127,7 +132,7 @@ export class WorkspaceVms implements ImageHost {
     const boot = (async () => {
       const base = await this.opts.launchOf(workspaceId, running);
       if (running) return;
-      const launch = kind === 'standard' ? await this.standardLaunch(base) : base;
+      const launch = kind === 'standard' ? await this.standardLaunch(workspaceId, base) : base;
       this.kinds.set(workspaceId, kind);
       this.preferred.delete(workspaceId);
       await vm.start(launch);
@@ -153,15 +158,15 @@ export class WorkspaceVms implements ImageHost {
     throw new VivError('invalidState', `The VM started but could not switch to the standard image: ${why}`);
   }
 
-  // The root disk goes first: the guest's init mounts the first disk (/dev/vda) as the root.
-  private async standardLaunch(base: VmLaunch): Promise<VmLaunch> {
+  // The root disk goes first (the guest's init mounts /dev/vda as the root), the state disk second.
+  // keepState is refused before anything is made when this platform's helper cannot attach it.
+  private async standardLaunch(workspaceId: string, base: VmLaunch): Promise<VmLaunch> {
+    const keepState = this.opts.keepStateOf?.(workspaceId) ?? false;
+    const unsupported = keepState ? stateDiskUnsupportedReason(platformDiskFormat(this.opts.platform)) : null;
+    if (unsupported) throw new VivError('unsupported', unsupported);
     const image = await this.loadStandard();
-    return {
-      ...base,
-      memoryMiB: Math.max(base.memoryMiB, STANDARD_MIN_MEMORY_MIB),
-      disks: [{ id: 'standard', hostPath: image.rootfs, readOnly: true, format: image.format }, ...(base.disks ?? [])],
-      cmdlineExtra: [...(base.cmdlineExtra ?? []), STANDARD_ROOT_PARAM],
-    };
+    const stateDisk = keepState ? await ensureStateDisk(this.opts.vmDir(workspaceId)) : null;
+    return standardLaunchOf(base, { rootfs: image.rootfs, format: image.format, minMemoryMiB: STANDARD_MIN_MEMORY_MIB }, stateDisk);
   }
 
   /** Stops the VM (its egress and gateway sessions first); stopping a stopped VM succeeds. */

@@ -4,7 +4,7 @@ import { ShellState, titleOf } from './shell-state.js';
 import { trayModel } from './tray-model.js';
 
 const ws = (over: Partial<WorkspaceSnapshot> = {}): WorkspaceSnapshot => ({
-  id: 'w1', name: 'site', grant: null, settings: { cpus: 2, memoryMiB: 1024 }, egress: { mode: 'off' },
+  id: 'w1', name: 'site', grant: null, settings: { cpus: 2, memoryMiB: 1024, keepState: false }, egress: { mode: 'off' },
   vm: { state: 'running', reason: null, bootMs: 3000, startedAt: 1 }, ...over,
 });
 const task = (over: Partial<TaskSnapshot> = {}): TaskSnapshot => ({

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { egressPolicySchema, grantSchema, idSchema, vmSettingsSchema } from '../../shared/contract-schemas.js';
 
 /** VM sizing a new workspace gets. */
-export const DEFAULT_VM_SETTINGS = { cpus: 2, memoryMiB: 512 } as const;
+export const DEFAULT_VM_SETTINGS = { cpus: 2, memoryMiB: 512, keepState: false } as const;
 
 /** One workspace as stored: its folder grant (null once revoked) and VM settings. */
 export const storedWorkspaceSchema = z.object({

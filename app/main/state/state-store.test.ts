@@ -15,7 +15,7 @@ afterEach(async () => {
 
 const sample = (name: string): StateFile => ({
   version: 1,
-  workspaces: [{ id: 'w1', name, grant: { workspaceId: 'w1', canonicalPath: '/tmp/x', mode: 'rw', createdAt: 1 }, settings: { cpus: 1, memoryMiB: 256 }, egress: { mode: 'off' }, createdAt: 1 }],
+  workspaces: [{ id: 'w1', name, grant: { workspaceId: 'w1', canonicalPath: '/tmp/x', mode: 'rw', createdAt: 1 }, settings: { cpus: 1, memoryMiB: 256, keepState: false }, egress: { mode: 'off' }, createdAt: 1 }],
 });
 
 describe('StateStore', () => {

@@ -1,4 +1,4 @@
-/** VM size for the workspace (CPUs, memory); applied at the next VM start. */
+/** VM size (CPUs, memory) and whether the VM keeps its state, for the next VM start; discarding saved state. */
 import { useCallback, useState } from 'react';
 import type { WorkspaceSnapshot } from '../../shared/contract-schemas.js';
 import { useAction } from '../use-action.js';
@@ -8,23 +8,30 @@ import { ErrorNotice } from './ErrorNotice.js';
 export function SettingsTab({ workspace: ws }: { workspace: WorkspaceSnapshot }) {
   const [cpus, setCpus] = useState(String(ws.settings.cpus));
   const [memory, setMemory] = useState(String(ws.settings.memoryMiB));
+  const [keepState, setKeepState] = useState(ws.settings.keepState);
   const [saved, setSaved] = useState(false);
-  const save = useAction(useCallback(async (c: number, m: number) => {
-    await vivariumApi().settings.update({ workspaceId: ws.id, cpus: c, memoryMiB: m });
+  const [discarded, setDiscarded] = useState<string | null>(null);
+  const save = useAction(useCallback(async (c: number, m: number, k: boolean) => {
+    await vivariumApi().settings.update({ workspaceId: ws.id, cpus: c, memoryMiB: m, keepState: k });
     setSaved(true);
+  }, [ws.id]));
+  const discard = useAction(useCallback(async () => {
+    const r = await vivariumApi().settings.discardState({ workspaceId: ws.id });
+    setDiscarded(r.discarded ? 'Saved state discarded. The next start begins from a clean image.' : 'There was no saved state to discard.');
   }, [ws.id]));
   const c = Number(cpus);
   const m = Number(memory);
   const valid = Number.isInteger(c) && c >= 1 && c <= 64 && Number.isInteger(m) && m >= 128 && m <= 65536;
-  const changed = c !== ws.settings.cpus || m !== ws.settings.memoryMiB;
+  const changed = c !== ws.settings.cpus || m !== ws.settings.memoryMiB || keepState !== ws.settings.keepState;
   const vmUp = ws.vm.state === 'running' || ws.vm.state === 'starting';
+  const vmStopped = ws.vm.state === 'stopped' || ws.vm.state === 'failed';
   return (
     <form
       className="settings"
       aria-labelledby="settings-title"
       onSubmit={(e) => {
         e.preventDefault();
-        if (valid && changed) void save.run(c, m);
+        if (valid && changed) void save.run(c, m, keepState);
       }}
     >
       <div>
@@ -43,6 +50,17 @@ export function SettingsTab({ workspace: ws }: { workspace: WorkspaceSnapshot })
           onChange={(e) => { setMemory(e.target.value); setSaved(false); }} aria-describedby="set-memory-hint" />
         <span id="set-memory-hint" className="hint">128 to 65,536 MiB.</span>
       </div>
+      <div>
+        <label className="confirm-check">
+          <input type="checkbox" checked={keepState} aria-describedby="set-keep-state-hint"
+            onChange={(e) => { setKeepState(e.target.checked); setSaved(false); }} />
+          Keep the VM's state
+        </label>
+        <p id="set-keep-state-hint" className="hint section-hint">
+          Installed packages and files outside /workspace survive VM restarts, kept on a disk that takes space on this
+          computer (up to 16 GiB). Only for agent VMs (the standard image); applies at the next VM start.
+        </p>
+      </div>
       {!valid && <p className="field-error" role="alert">Use whole numbers: 1 to 64 processors, 128 to 65,536 MiB of memory.</p>}
       <div className="settings-actions">
         <button type="submit" className="button button-primary" disabled={!valid || !changed || save.busy}>
@@ -53,6 +71,18 @@ export function SettingsTab({ workspace: ws }: { workspace: WorkspaceSnapshot })
         </span>
       </div>
       {save.error && <ErrorNotice error={save.error} title="Could not save the settings" onDismiss={save.clearError} />}
+      <div className="settings-actions">
+        {vmStopped ? (
+          <button type="button" className="button button-secondary" disabled={discard.busy}
+            onClick={() => { setDiscarded(null); void discard.run(); }}>
+            Discard saved state
+          </button>
+        ) : (
+          <span className="hint">Stop the VM to discard its saved state.</span>
+        )}
+        {discarded && <span className="hint" aria-live="polite">{discarded}</span>}
+      </div>
+      {discard.error && <ErrorNotice error={discard.error} title="Could not discard the saved state" onDismiss={discard.clearError} />}
     </form>
   );
 }

@@ -6,7 +6,7 @@ import { createWorkspaceStore, selectSelected } from './workspace-store.js';
 
 const ws = (id: string, state: WorkspaceSnapshot['vm']['state'] = 'stopped'): WorkspaceSnapshot => ({
   id, name: id, grant: { workspaceId: id, canonicalPath: `/tmp/${id}`, mode: 'rw', createdAt: 1 },
-  vm: { state, reason: null, bootMs: null, startedAt: null }, settings: { cpus: 1, memoryMiB: 512 },
+  vm: { state, reason: null, bootMs: null, startedAt: null }, settings: { cpus: 1, memoryMiB: 512, keepState: false },
   egress: { mode: 'off' },
 });
 const task = (id: string, createdAt: number, state: TaskSnapshot['state'] = 'queued'): TaskSnapshot => ({
