@@ -82,3 +82,18 @@ export async function processesMentioning(needle: string): Promise<number[]> {
   }
   return pids;
 }
+
+/**
+ * Closes `env` (its core stops its VMs) and returns the pids of its processes (qemu, helper)
+ * still alive after up to 15 s; a test expects none.
+ */
+export async function closeE2e(env: E2eEnv | undefined): Promise<number[]> {
+  if (!env) return [];
+  await env.close();
+  let left = await processesMentioning(env.dataDir);
+  for (let i = 0; i < 30 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    left = await processesMentioning(env.dataDir);
+  }
+  return left;
+}

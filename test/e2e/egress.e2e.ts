@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOrigin, type Origin } from '../../app/main/egress/egress-test-kit.js';
-import { openE2e, processesMentioning, type E2eEnv } from './e2e-env.js';
+import { closeE2e, openE2e, type E2eEnv } from './e2e-env.js';
 import { BOOT_BUDGET_MS } from './pages/workspace-page.js';
 
 let env: E2eEnv;
@@ -24,17 +24,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const dataDir = env?.dataDir;
-  await env?.close();
+  // Closing the window's core stops its VMs: no qemu (or helper) of ours may outlive it.
+  const left = await closeE2e(env);
   await origin?.close();
-  if (dataDir) {
-    let left = await processesMentioning(dataDir);
-    for (let i = 0; i < 30 && left.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      left = await processesMentioning(dataDir);
-    }
-    expect(left, 'processes of this test still running after close').toEqual([]);
-  }
+  expect(left, 'processes of this test still running after close').toEqual([]);
   await rm(folder, { recursive: true, force: true });
 });
 

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openE2e, processesMentioning, type E2eEnv } from './e2e-env.js';
+import { closeE2e, openE2e, processesMentioning, type E2eEnv } from './e2e-env.js';
 import { BOOT_BUDGET_MS } from './pages/workspace-page.js';
 
 let env: E2eEnv;
@@ -26,17 +26,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const dataDir = env?.dataDir;
-  await env?.close();
-  if (dataDir) {
-    // Closing the window's core stops its VMs: no qemu (or helper) of ours may outlive it.
-    let left = await processesMentioning(dataDir);
-    for (let i = 0; i < 30 && left.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      left = await processesMentioning(dataDir);
-    }
-    expect(left, 'processes of this test still running after close').toEqual([]);
-  }
+  // Closing the window's core stops its VMs: no qemu (or helper) of ours may outlive it.
+  const left = await closeE2e(env);
+  expect(left, 'processes of this test still running after close').toEqual([]);
   await rm(folder, { recursive: true, force: true });
   await rm(secretsFolder, { recursive: true, force: true });
 });
