@@ -42,9 +42,9 @@ export type PlanStep =
   | { op: 'put'; path: string; pre: PathStat | null; content: PutContent; mode: number; tempDir: string; optional?: boolean }
   | { op: 'chmod'; path: string; mode: number; pre: PathStat | null };
 
-/** Test hooks: called after each prepared temp file, each commit step and each rollback step. */
+/** Test hooks (crash tests): after each prepared temp file, each commit step, and once the journal says done. */
 export interface EngineHooks {
-  onStep?(phase: 'prepare' | 'commit', n: number): void | Promise<void>;
+  onStep?(phase: 'prepare' | 'commit' | 'done', n: number): void | Promise<void>;
 }
 
 /** What runPlan needs. */
@@ -53,6 +53,8 @@ export interface RunPlanInput {
   kind: 'apply' | 'undo';
   steps: PlanStep[];
   drop: string[];
+  /** Paths not in conflict (see Journal.cleanPaths). */
+  cleanPaths?: string[];
   host: HostFolder;
   dataDir: string;
   history: ReviewHistory;
@@ -79,7 +81,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     ? { op: 'put', path: s.path, kind: s.content.kind === 'symlink' ? 'symlink' : 'file', temp: tempName(s.tempDir, id, i), tempIno: null, pre: s.pre }
     : s.op === 'remove' ? { op: 'remove', path: s.path, pre: s.pre }
       : s.op === 'mkdir' ? { op: 'mkdir', path: s.path } : { op: 'chmod', path: s.path, mode: s.mode, pre: s.pre });
-  const journal: Journal = { version: 1, id, kind: input.kind, state: 'preparing', startedAt: Date.now(), ops, historyId, drop: input.drop, dropped: false, leftovers: [] };
+  const journal: Journal = { version: 1, id, kind: input.kind, state: 'preparing', startedAt: Date.now(), ops, historyId, drop: input.drop, dropped: false, leftovers: [], cleanPaths: input.cleanPaths ?? [] };
   await writeJournal(dataDir, journal);
 
   const excluded: RunPlanResult['excluded'] = [];
@@ -136,6 +138,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     journal.state = 'done';
     journal.finishedAt = Date.now();
     await writeJournal(dataDir, journal);
+    await input.hooks?.onStep?.('done', 0);
     return { excluded, after, historyId };
   } catch (e) {
     const leftovers = await rollbackJournal(host, journal, history).catch((re: unknown): Leftover[] => [{ path: '.', reason: `rollback failed: ${(re as Error).message}` }]);

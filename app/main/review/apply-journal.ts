@@ -54,6 +54,12 @@ export const journalSchema = z.object({
   drop: z.array(z.string()).default([]),
   dropped: z.boolean().default(false),
   leftovers: z.array(leftoverSchema).default([]),
+  /**
+   * Touched paths whose host copy matched its conflict baseline when the operation started:
+   * after a rollback their baseline is their restored copy (a restored file is a new inode).
+   * Paths confirmed over a conflict are not listed, so they stay conflicts.
+   */
+  cleanPaths: z.array(z.string()).default([]),
   /** Why it was rolled back. */
   reason: z.string().optional(),
 });

@@ -80,6 +80,7 @@ export class WorkspaceReview {
       const host = await HostFolder.open(this.opts.folder);
       try {
         j.leftovers = await rollbackJournal(host, j, this.history);
+        await this.resetAfterRollback(host, j);
       } finally {
         await host.close();
       }
@@ -218,7 +219,13 @@ export class WorkspaceReview {
       if (chosen.size === 0) return { applyId: null, applied: [], skipped };
       const steps = await planApply([...chosen].map((p) => cls.details.get(p)!), host, sha);
       const id = randomUUID();
-      const r = await runPlan({ id, kind: 'apply', steps, drop: [], host, dataDir: this.opts.dataDir, history: this.history, source, hooks: this.opts.hooks });
+      const cleanPaths = [...chosen].filter((p) => !cls.details.get(p)!.change.conflict);
+      const r = await runPlan({ id, kind: 'apply', steps, drop: [], cleanPaths, host, dataDir: this.opts.dataDir, history: this.history, source, hooks: this.opts.hooks })
+        .catch(async (e: unknown) => {
+          const j = await readJournal(this.opts.dataDir);
+          if (j?.state === 'rolledBack') await this.resetAfterRollback(host, j);
+          throw e;
+        });
       const excluded = new Set(r.excluded.map((x) => x.path));
       const applied = new Set([...chosen].filter((p) => !excluded.has(p)));
       await this.baselines.reset(new Map([...applied].map((p) => [p, r.after.get(p) ?? null])));
@@ -261,6 +268,18 @@ export class WorkspaceReview {
     } finally {
       await host.close();
     }
+  }
+
+  /** After a rollback, the restored copies of clean paths are their new baseline (see Journal.cleanPaths). */
+  private async resetAfterRollback(host: HostFolder, j: Journal): Promise<void> {
+    const left = new Set(j.leftovers.map((l) => l.path));
+    const stats = new Map<string, PathStat | null>();
+    for (const p of j.cleanPaths) {
+      if (left.has(p)) continue;
+      const st = await host.lstat(p).catch(() => null);
+      stats.set(p, st ? toPathStat(st) : null);
+    }
+    if (stats.size > 0) await this.baselines.reset(stats);
   }
 
   private async requireNoOpenJournal(): Promise<void> {
