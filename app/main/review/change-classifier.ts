@@ -147,7 +147,8 @@ export async function classifyChanges(
 
   for (const p of [...tree.valid.keys(), ...tree.refused.keys()].sort()) {
     const e = tree.valid.get(p);
-    const l = await look(p);
+    const rejectedName = !e && ['invalidName', 'notUtf8'].includes(tree.refused.get(p)!.refusal.code);
+    const l: Look = rejectedName ? { stat: null } : await look(p);
     const h = 'stat' in l ? l.stat : null;
     const problem: Refusal | null = e ? await folderProblem(parentOf(p)) : tree.refused.get(p)!.refusal;
     const eType = e?.type ?? tree.refused.get(p)!.type;
@@ -195,7 +196,7 @@ export async function classifyChanges(
       case 'symlink': {
         if (h?.type === 'symlink') {
           const was = await host.readlink(p);
-          if (was !== s.linkTarget) add(p, 'modified', 'symlink', s, h, p).change.previousLinkTarget = was;
+          if (was !== s.linkTarget) Object.assign(add(p, 'modified', 'symlink', s, h, p).change, { previousLinkTarget: was, contentChanged: true });
         } else {
           add(p, h ? 'modified' : 'added', 'symlink', s, h, p);
           if (h?.type === 'dir') await deleteTree(p, p, false);

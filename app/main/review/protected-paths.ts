@@ -38,7 +38,6 @@ export const PROTECTED_RULES: readonly ProtectedRule[] = [
   // `.git` as a file (or link) redirects git to another folder, whose config and hooks are not
   // under any protected name. As a folder it is just a new repository (its config is covered).
   { pattern: '.git', types: ['file', 'symlink'], why: 'a .git file points git at another folder, with its own configuration and hooks' },
-  { pattern: 'git~1', why: 'the short (8.3) name Windows gives .git' },
   { pattern: '.gitattributes', why: 'selects filters and diff drivers that git runs on checkout and diff' },
   { pattern: '.gitmodules', why: 'submodule URLs and update commands that git fetches and runs' },
   // Shell environment loaders run on `cd` into the folder.
@@ -78,8 +77,10 @@ const IGNORABLE = /[\u00AD\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u20
 /** Folds one name the way case- and normalisation-insensitive file systems compare names. */
 export function foldName(name: string): string {
   const folded = name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC').replace(IGNORABLE, '');
-  // Windows drops trailing dots and spaces, so `.git.` and `.git ` open `.git`.
-  return folded.replace(/[. ]+$/, '') || folded;
+  // Windows drops trailing dots and spaces, so `.git.` and `.git ` open `.git`; `git~1` is the
+  // short (8.3) name Windows gives `.git`.
+  const trimmed = folded.replace(/[. ]+$/, '') || folded;
+  return trimmed === 'git~1' ? '.git' : trimmed;
 }
 
 /** Folds every component of a relative path. */

@@ -29,6 +29,12 @@ export class ScriptedChangeSource implements ChangeSource {
     return this;
   }
 
+  /** Adds folder entries (as the overlay holds every parent of a staged path). */
+  dirs(...paths: string[]): this {
+    for (const p of paths) this.entry(p, 'dir');
+    return this;
+  }
+
   /** Adds any other entry. */
   entry(path: string, type: StagedEntry['type'], extra: Partial<StagedEntry> = {}): this {
     this.entries.push({ path, type, mode: type === 'dir' ? 0o755 : 0o644, size: 0, mtimeMs: 1, ino: this.entries.length + 1000, nlink: type === 'dir' ? 2 : 1, ...extra });
