@@ -9,7 +9,7 @@
  *   done       → the folder is fully changed (history holds the undo data)
  *   rolledBack → the folder is as before (`leftovers` names paths that could not be restored)
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../state/atomic-file.js';
@@ -72,6 +72,7 @@ export function journalPath(dataDir: string): string {
 
 /** Writes the journal durably (fsync of the file and its folder, then rename). */
 export async function writeJournal(dataDir: string, j: Journal): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(journalPath(dataDir), JSON.stringify(j));
 }
 

@@ -11,9 +11,9 @@
  * A path that holds something else than either version (changed by another program) is left
  * alone and reported as a leftover.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import type { ApplyOp, Journal } from './apply-journal.js';
-import type { HostFolder } from './host-folder.js';
+import { UnsafeParentError, type HostFolder } from './host-folder.js';
 import { writeStreamTo } from './review-io.js';
 import type { Before, ReviewHistory } from './review-history.js';
 import { parentOf } from './staged-tree.js';
@@ -62,12 +62,21 @@ export async function rollbackJournal(host: HostFolder, j: Journal, history: Rev
 }
 
 async function rollbackOp(host: HostFolder, op: ApplyOp, preparing: boolean, restore: (p: string) => Promise<void>, leftovers: Leftover[]): Promise<void> {
-  const st = await host.lstat(op.path);
+  if (op.op === 'put') {
+    const temp = await host.lstat(op.temp).catch(() => null);
+    const ours = temp && (preparing || op.tempIno === null || temp.ino === op.tempIno) && (temp.isFile() || temp.isSymbolicLink());
+    if (ours) await host.unlink(op.temp);
+  }
+  let st: Stats | null;
+  try {
+    st = await host.lstat(op.path);
+  } catch (e) {
+    // Below a link: nothing of ours can be there (the engine never writes through one).
+    if (e instanceof UnsafeParentError) return;
+    throw e;
+  }
   switch (op.op) {
     case 'put': {
-      const temp = await host.lstat(op.temp);
-      const ours = temp && (preparing || op.tempIno === null || temp.ino === op.tempIno) && (temp.isFile() || temp.isSymbolicLink());
-      if (ours) await host.unlink(op.temp);
       if (preparing || !st || op.tempIno === null || st.ino !== op.tempIno) return; // never renamed into place
       if (op.pre === null) await host.unlink(op.path);
       else await restore(op.path);

@@ -43,13 +43,16 @@ export class HostFolder {
 
   private constructor(readonly root: string, private readonly rootFh: FileHandle | null) {}
 
-  /** Opens `root` (an existing folder, given canonical). */
-  static async open(root: string): Promise<HostFolder> {
+  /**
+   * Opens `root` (an existing folder, given canonical). `checkedPaths` forces the lstat-checked
+   * fallback that platforms without /proc use (for its tests).
+   */
+  static async open(root: string, opts: { checkedPaths?: boolean } = {}): Promise<HostFolder> {
     const st = await stat(root).catch((e: NodeJS.ErrnoException) => {
       throw new VivError('notFound', `The folder ${root} cannot be opened: ${e.message}`, e);
     });
     if (!st.isDirectory()) throw new VivError('invalidArgument', `${root} is not a folder`);
-    if (process.platform !== 'linux' || !NOFOLLOW || !DIRECTORY) return new HostFolder(root, null);
+    if (opts.checkedPaths || process.platform !== 'linux' || !NOFOLLOW || !DIRECTORY) return new HostFolder(root, null);
     const fh = await open(root, C.O_RDONLY | DIRECTORY);
     const viaProc = await stat(`/proc/self/fd/${fh.fd}`).catch(() => null);
     if (!viaProc || viaProc.ino !== st.ino || viaProc.dev !== st.dev) {
