@@ -147,7 +147,7 @@ export async function classifyChanges(
 
   for (const p of [...tree.valid.keys(), ...tree.refused.keys()].sort()) {
     const e = tree.valid.get(p);
-    const rejectedName = !e && ['invalidName', 'notUtf8'].includes(tree.refused.get(p)!.refusal.code);
+    const rejectedName = !e && !tree.refused.get(p)!.nameOk;
     const l: Look = rejectedName ? { stat: null } : await look(p);
     const h = 'stat' in l ? l.stat : null;
     const problem: Refusal | null = e ? await folderProblem(parentOf(p)) : tree.refused.get(p)!.refusal;

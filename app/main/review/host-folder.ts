@@ -91,13 +91,16 @@ export class HostFolder {
     if (parent === '') return fn(name === '' ? `/proc/self/fd/${this.rootFh.fd}` : `/proc/self/fd/${this.rootFh.fd}/${name}`);
     const ref = await this.openDir(rel, parent);
     if (!ref) return null;
-    ref.pins++;
     try {
       return await fn(`/proc/self/fd/${ref.fh.fd}/${name}`);
     } finally {
-      ref.pins--;
-      if (ref.stale && ref.pins === 0) await ref.fh.close().catch(() => undefined);
+      await this.unpin(ref);
     }
+  }
+
+  private async unpin(ref: DirRef): Promise<void> {
+    ref.pins--;
+    if (ref.stale && ref.pins === 0) await ref.fh.close().catch(() => undefined);
   }
 
   /**
@@ -227,9 +230,16 @@ export class HostFolder {
     }
   }
 
+  /**
+   * The handle of folder `dir`, opened component by component without following links; null
+   * when it does not exist. The returned handle is PINNED (never closed while in use): the
+   * caller MUST unpin it. A closed descriptor's number is reused by the next open, so a path
+   * through an unpinned handle could reach another folder.
+   */
   private async openDir(forPath: string, dir: string): Promise<DirRef | null> {
     const hit = this.dirs.get(dir);
     if (hit) {
+      hit.pins++;
       this.dirs.delete(dir); // re-insert: the Map's order is the LRU order
       this.dirs.set(dir, hit);
       return hit;
@@ -237,16 +247,9 @@ export class HostFolder {
     const slash = dir.lastIndexOf('/');
     const up = slash < 0 ? '' : dir.slice(0, slash);
     const name = slash < 0 ? dir : dir.slice(slash + 1);
-    let upPath: string;
-    let upRef: DirRef | null = null;
-    if (up === '') {
-      upPath = `/proc/self/fd/${this.rootFh!.fd}`;
-    } else {
-      upRef = await this.openDir(forPath, up);
-      if (!upRef) return null;
-      upPath = `/proc/self/fd/${upRef.fh.fd}`;
-    }
-    if (upRef) upRef.pins++;
+    const upRef = up === '' ? null : await this.openDir(forPath, up);
+    if (up !== '' && !upRef) return null;
+    const upPath = upRef ? `/proc/self/fd/${upRef.fh.fd}` : `/proc/self/fd/${this.rootFh!.fd}`;
     let fh: FileHandle;
     try {
       fh = await open(`${upPath}/${name}`, C.O_RDONLY | DIRECTORY | NOFOLLOW);
@@ -260,17 +263,15 @@ export class HostFolder {
       }
       throw e;
     } finally {
-      if (upRef) {
-        upRef.pins--;
-        if (upRef.stale && upRef.pins === 0) await upRef.fh.close().catch(() => undefined);
-      }
+      if (upRef) await this.unpin(upRef);
     }
     const raced = this.dirs.get(dir);
     if (raced) {
       await fh.close();
+      raced.pins++;
       return raced;
     }
-    const ref: DirRef = { fh, pins: 0, stale: false };
+    const ref: DirRef = { fh, pins: 1, stale: false };
     this.dirs.set(dir, ref);
     this.evict();
     return ref;

@@ -108,22 +108,31 @@ export function protectedRule(path: string, type: 'file' | 'dir' | 'symlink'): P
   const parts = foldPath(path).split('/');
   for (const c of COMPILED) {
     if (c.rule.types && !c.rule.types.includes(type)) continue;
-    for (let start = 0; start < parts.length; start++) {
-      if (matchFrom(c.parts, 0, parts, start)) return c.rule;
-    }
+    // "At any depth" is a leading `**`. Memoised on (pattern index, name index): linear in the
+    // path's length even for a hostile path of thousands of components.
+    if (matches([null, ...c.parts], parts)) return c.rule;
   }
   return null;
 }
 
-function matchFrom(pat: readonly (string | RegExp | null)[], pi: number, parts: readonly string[], i: number): boolean {
-  if (pi === pat.length) return i === parts.length;
-  const p = pat[pi];
-  if (p === null) {
-    for (let j = i; j <= parts.length; j++) if (matchFrom(pat, pi + 1, parts, j)) return true;
-    return false;
-  }
-  const name = parts[i];
-  if (name === undefined) return false;
-  const ok = typeof p === 'string' ? name === p : p !== undefined && p.test(name);
-  return ok && matchFrom(pat, pi + 1, parts, i + 1);
+function matches(pat: readonly (string | RegExp | null)[], parts: readonly string[]): boolean {
+  const memo = new Map<number, boolean>();
+  const from = (pi: number, i: number): boolean => {
+    const key = pi * (parts.length + 1) + i;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let ok: boolean;
+    if (pi === pat.length) ok = i === parts.length;
+    else {
+      const p = pat[pi];
+      if (p === null) ok = from(pi + 1, i) || (i < parts.length && from(pi, i + 1));
+      else {
+        const name = parts[i];
+        ok = name !== undefined && (typeof p === 'string' ? name === p : p !== undefined && p.test(name)) && from(pi + 1, i + 1);
+      }
+    }
+    memo.set(key, ok);
+    return ok;
+  };
+  return from(0, 0);
 }

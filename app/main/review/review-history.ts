@@ -41,6 +41,14 @@ const entrySchema = z.object({
 /** One history entry. */
 export type HistoryEntry = z.infer<typeof entrySchema>;
 
+const rowSchema = z.object({ id: z.string(), kind: z.enum(['apply', 'rollback']), state: z.enum(['pending', 'applied', 'undone']), at: z.number(), bytes: z.number(), paths: z.number() });
+/** One entry as the history's index holds it (without its records). */
+export type HistoryRow = z.infer<typeof rowSchema>;
+
+function rowOf(e: HistoryEntry): HistoryRow {
+  return { id: e.id, kind: e.kind, state: e.state, at: e.at, bytes: e.bytes, paths: e.records.length };
+}
+
 /** Limits of a workspace's history. */
 export interface HistoryLimits {
   maxBytes: number;
@@ -52,6 +60,8 @@ export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { maxBytes: 2 * 1024 ** 3, 
 
 /** The history folder of one workspace. */
 export class ReviewHistory {
+  private cache: Map<string, HistoryRow> | null = null;
+
   constructor(readonly dir: string, readonly limits: HistoryLimits = DEFAULT_HISTORY_LIMITS) {}
 
   /** Where entry `id`'s blob `name` lives. */
@@ -107,6 +117,9 @@ export class ReviewHistory {
     await mkdir(join(this.dir, e.id), { recursive: true, mode: 0o700 });
     await syncDir(join(this.dir, e.id, 'blobs'));
     await writeFileAtomic(join(this.dir, e.id, 'entry.json'), JSON.stringify(e));
+    const rows = await this.rows();
+    rows.set(e.id, rowOf(e));
+    await this.saveRows(rows);
   }
 
   /** Reads entry `id`; null when it does not exist. */
@@ -122,43 +135,40 @@ export class ReviewHistory {
   /** Deletes entry `id` and its blobs. */
   async remove(id: string): Promise<void> {
     await rm(join(this.dir, id), { recursive: true, force: true });
+    const rows = await this.rows();
+    if (rows.delete(id)) await this.saveRows(rows);
   }
 
-  /** Every readable apply entry, oldest first. */
-  async entries(): Promise<HistoryEntry[]> {
-    const ids = await readdir(this.dir).catch(() => [] as string[]);
-    const out: HistoryEntry[] = [];
-    for (const id of ids) {
-      const e = await this.read(id).catch(() => null);
-      if (e && e.kind === 'apply') out.push(e);
-    }
-    return out.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+  /** Every apply entry (not its records), oldest first. */
+  async entries(): Promise<HistoryRow[]> {
+    return [...(await this.rows()).values()].filter((r) => r.kind === 'apply').sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
   }
 
-  /** The newest applied (not undone) entry, or null. */
+  /** The newest applied (not undone) entry younger than the age limit, or null. */
   async latestUndoable(now = Date.now()): Promise<HistoryEntry | null> {
-    const all = await this.entries();
-    const last = all.filter((e) => e.state !== 'pending').at(-1);
-    return last && last.state === 'applied' && now - last.at <= this.limits.maxAgeMs ? last : null;
+    const last = (await this.entries()).filter((e) => e.state !== 'pending').at(-1);
+    return last && last.state === 'applied' && now - last.at <= this.limits.maxAgeMs ? this.read(last.id) : null;
   }
 
   /** Summaries for the window, newest first. */
   async summaries(): Promise<HistorySummary[]> {
     return (await this.entries()).filter((e) => e.state !== 'pending').reverse()
-      .map((e) => ({ applyId: e.id, at: e.at, paths: e.records.length, bytes: e.bytes, undone: e.state === 'undone' }));
+      .map((e) => ({ applyId: e.id, at: e.at, paths: e.paths, bytes: e.bytes, undone: e.state === 'undone' }));
   }
 
   /**
-   * Drops entries past the age limit, then the oldest ones while the total is over the size
-   * limit. The newest applied entry stays while it is undoable (younger than the age limit).
+   * Drops undone entries and those past the age limit, then the oldest ones while the total is
+   * over the size limit. The newest applied entry stays while it is undoable (younger than the
+   * age limit), whatever its size.
    */
   async prune(now = Date.now()): Promise<string[]> {
     const all = (await this.entries()).filter((e) => e.state !== 'pending');
-    const keep = await this.latestUndoable(now);
+    const last = all.at(-1);
+    const keep = last && last.state === 'applied' && now - last.at <= this.limits.maxAgeMs ? last.id : null;
     const removed: string[] = [];
     let total = all.reduce((s, e) => s + e.bytes, 0);
     for (const e of all) {
-      if (e.id === keep?.id) continue;
+      if (e.id === keep) continue;
       if (now - e.at > this.limits.maxAgeMs || total > this.limits.maxBytes || e.state === 'undone') {
         await this.remove(e.id);
         removed.push(e.id);
@@ -166,6 +176,29 @@ export class ReviewHistory {
       }
     }
     return removed;
+  }
+
+  /** The index of entries (`index.json`), rebuilt from the entries when missing or unreadable. */
+  private async rows(): Promise<Map<string, HistoryRow>> {
+    if (this.cache) return this.cache;
+    let rows: Map<string, HistoryRow> | null = null;
+    try {
+      const parsed = z.array(rowSchema).parse(JSON.parse(await readFile(join(this.dir, 'index.json'), 'utf8')));
+      rows = new Map(parsed.map((r) => [r.id, r]));
+    } catch {
+      rows = new Map();
+      for (const id of await readdir(this.dir).catch(() => [] as string[])) {
+        const e = await this.read(id).catch(() => null);
+        if (e) rows.set(e.id, rowOf(e));
+      }
+    }
+    this.cache = rows;
+    return rows;
+  }
+
+  private async saveRows(rows: Map<string, HistoryRow>): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify([...rows.values()]));
   }
 }
 

@@ -14,6 +14,8 @@ export interface RefusedEntry {
   path: string;
   type: StagedEntryType | null;
   refusal: Refusal;
+  /** False when the name itself is invalid: it MUST NOT be looked up on the host. */
+  nameOk: boolean;
 }
 
 /** The validated listing. */
@@ -42,13 +44,14 @@ export function buildStagedTree(raw: unknown, platform: HostPlatform, caseInsens
       invalid.push({ index, reason: c.reason });
     } else {
       counts.set(c.path, (counts.get(c.path) ?? 0) + 1);
-      refused.set(c.path, { path: c.path, type: c.type, refusal: c.refusal });
+      refused.set(c.path, { path: c.path, type: c.type, refusal: c.refusal, nameOk: c.refusal.code !== 'invalidName' && c.refusal.code !== 'notUtf8' });
     }
   });
   const refuse = (path: string, code: RefusalCode, reason: string): void => {
     const type = valid.get(path)?.type ?? refused.get(path)?.type ?? null;
+    const nameOk = refused.get(path)?.nameOk ?? true;
     valid.delete(path);
-    refused.set(path, { path, type, refusal: { code, reason } });
+    refused.set(path, { path, type, refusal: { code, reason }, nameOk });
   };
   for (const [path, n] of counts) if (n > 1) refuse(path, 'duplicate', 'the VM listed this path more than once');
   if (caseInsensitive) {
