@@ -72,6 +72,7 @@ export interface RunPlanResult {
 }
 
 const PREPARE_CONCURRENCY = 8;
+const CHECK_CONCURRENCY = 16;
 
 /** Runs a plan; on failure the folder is as before and the error says why. */
 export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
@@ -110,27 +111,33 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
       }
       await input.hooks?.onStep?.('prepare', ++prepared);
     });
-    for (const [p, pre] of first) {
+    await mapLimit(paths, CHECK_CONCURRENCY, async (p) => {
       const now = await host.lstat(p);
-      if (!sameStat(pre, now ? toPathStat(now) : null)) throw changedDuring(p);
-    }
+      if (!sameStat(first.get(p)!, now ? toPathStat(now) : null)) throw changedDuring(p);
+    });
     journal.ops = ops.filter((_, i) => !skip.has(i));
     journal.state = 'committing';
     await writeJournal(dataDir, journal);
 
+    // Removals, folders and modes run one at a time in plan order; puts touch distinct paths
+    // whose folders exist by then, so they run side by side.
     let n = 0;
-    for (let i = 0; i < steps.length; i++) {
-      if (skip.has(i)) continue;
+    const live = steps.map((s, i) => i).filter((i) => !skip.has(i));
+    const commit = async (i: number): Promise<void> => {
       await commitStep(host, steps[i]!, ops[i]!);
       await input.hooks?.onStep?.('commit', ++n);
-    }
-    for (const dir of new Set(steps.map((s) => parentOf(s.path)))) await host.syncDir(dir);
+    };
+    const isPut = (i: number): boolean => steps[i]!.op === 'put';
+    for (const i of live.filter((i) => !isPut(i) && steps[i]!.op !== 'chmod')) await commit(i);
+    await mapLimit(live.filter(isPut), CHECK_CONCURRENCY, commit);
+    for (const i of live.filter((i) => steps[i]!.op === 'chmod')) await commit(i);
+    await mapLimit([...new Set(steps.map((s) => parentOf(s.path)))], CHECK_CONCURRENCY, (dir) => host.syncDir(dir));
 
     const after = new Map<string, PathStat | null>();
-    for (const p of paths) {
+    await mapLimit(paths, CHECK_CONCURRENCY, async (p) => {
       const st = await host.lstat(p);
       after.set(p, st ? toPathStat(st) : null);
-    }
+    });
     entry.state = 'applied';
     const touched = new Set(steps.filter((_, i) => !skip.has(i)).map((s) => s.path));
     entry.records = entry.records.filter((r) => touched.has(r.path)).map((r) => ({ ...r, after: after.get(r.path) ?? null }));
@@ -192,7 +199,7 @@ async function writeTemp(input: RunPlanInput, s: Extract<PlanStep, { op: 'put' }
     if (!why) {
       await fh.chmod(s.mode);
       if (s.content.kind === 'blob') await fh.utimes(s.content.mtimeMs / 1000, s.content.mtimeMs / 1000);
-      await fh.sync();
+      await fh.datasync(); // the bytes and the size; the rename is made durable by the folder's fsync
       op.tempIno = (await fh.stat()).ino;
     }
   } finally {

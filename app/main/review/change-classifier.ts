@@ -145,7 +145,17 @@ export async function classifyChanges(
     for (const name of (await host.readdir(q)).sort()) await deleteTree(`${q}/${name}`, stagedPath, true);
   };
 
-  for (const p of [...tree.valid.keys(), ...tree.refused.keys()].sort()) {
+  const staged = [...tree.valid.keys(), ...tree.refused.keys()].sort();
+  // Look every staged path and its folder up on the host in parallel first: the walk below
+  // then finds them memoised instead of waiting on one lstat at a time.
+  const toLook = new Set<string>();
+  for (const p of staged) {
+    if (!tree.valid.has(p) && !tree.refused.get(p)!.nameOk) continue;
+    toLook.add(p);
+    if (parentOf(p) !== '') toLook.add(parentOf(p));
+  }
+  await mapLimit([...toLook], concurrency * 2, (p) => look(p));
+  for (const p of staged) {
     const e = tree.valid.get(p);
     const rejectedName = !e && !tree.refused.get(p)!.nameOk;
     const l: Look = rejectedName ? { stat: null } : await look(p);

@@ -57,7 +57,7 @@ async function readHost(host: HostFolder, path: string): Promise<{ bytes: Buffer
   const fh = await host.openFile(path);
   if (!fh) return { bytes: Buffer.alloc(0), complete: true };
   try {
-    const buf = Buffer.alloc(MAX_DIFF_BYTES + 1);
+    const buf = Buffer.alloc(Math.min((await fh.stat()).size, MAX_DIFF_BYTES) + 1);
     let n = 0;
     while (n < buf.length) {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, n);

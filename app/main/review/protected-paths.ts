@@ -103,9 +103,14 @@ const COMPILED: readonly CompiledRule[] = PROTECTED_RULES.map((rule) => ({
   }),
 }));
 
+const RULE_NAMES = new Set(COMPILED.flatMap((c) => c.parts.filter((p): p is string => typeof p === 'string')));
+const WILDCARDS = COMPILED.flatMap((c) => c.parts.filter((p): p is RegExp => p instanceof RegExp));
+
 /** The protected rule a path falls under, or null. `type` is the staged type of the path. */
 export function protectedRule(path: string, type: 'file' | 'dir' | 'symlink'): ProtectedRule | null {
   const parts = foldPath(path).split('/');
+  // Most paths hold no name any rule names: skip the matching for them.
+  if (!parts.some((p) => RULE_NAMES.has(p)) && !WILDCARDS.some((w) => w.test(parts.at(-1)!))) return null;
   for (const c of COMPILED) {
     if (c.rule.types && !c.rule.types.includes(type)) continue;
     // "At any depth" is a leading `**`. Memoised on (pattern index, name index): linear in the

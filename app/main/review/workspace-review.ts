@@ -56,6 +56,8 @@ export class WorkspaceReview {
   private readonly baselines: BaselineStore;
   private source: ChangeSource | null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last list()'s classification, for diff(); dropped by anything that changes either side. */
+  private listed: Classification | null = null;
   private readonly platform: NodeJS.Platform;
   private readonly caseInsensitive: boolean;
 
@@ -70,6 +72,7 @@ export class WorkspaceReview {
   /** Sets (or clears, when the VM stops) where the staged changes are read from. */
   setSource(source: ChangeSource | null): void {
     this.source = source;
+    this.listed = null;
   }
 
   /** Rolls back an apply or undo a crash interrupted; returns the journal (null when none). */
@@ -107,7 +110,10 @@ export class WorkspaceReview {
 
   /** The staged changes, classified now. */
   list(): Promise<ChangeList> {
-    return this.serial(() => this.withClassification(async ({ cls }) => cls.list));
+    return this.serial(() => this.withClassification(async ({ cls }) => {
+      this.listed = cls;
+      return cls.list;
+    }));
   }
 
   /** Counts for `viv` and the task detail. */
@@ -115,13 +121,31 @@ export class WorkspaceReview {
     return (await this.list()).summary;
   }
 
-  /** The diff of one changed path. */
+  /**
+   * The diff of one changed path. Both sides' bytes are read now; what the path is (its entry
+   * in the change list) comes from the last list() when it holds the path, so diffing the files
+   * of a 20,000-change list one by one does not classify it 20,000 times. Apply classifies anew
+   * and refuses a path whose version changed.
+   */
   diff(path: string): Promise<FileDiff> {
-    return this.serial(() => this.withClassification(async ({ cls, host, source }) => {
-      const d = cls.details.get(path);
-      if (!d) throw new VivError('notFound', `${path} is not a staged change`);
-      return readDiff(d, host, source);
-    }));
+    return this.serial(async () => {
+      const source = this.requireSource();
+      const cached = this.listed?.details.get(path);
+      if (cached) {
+        const host = await HostFolder.open(this.opts.folder);
+        try {
+          return await readDiff(cached, host, source);
+        } finally {
+          await host.close();
+        }
+      }
+      return this.withClassification(async ({ cls, host }) => {
+        this.listed = cls;
+        const d = cls.details.get(path);
+        if (!d) throw new VivError('notFound', `${path} is not a staged change`);
+        return readDiff(d, host, source);
+      });
+    });
   }
 
   /**
@@ -170,6 +194,7 @@ export class WorkspaceReview {
   undo(): Promise<UndoResult> {
     return this.serial(async () => {
       await this.requireNoOpenJournal();
+      this.listed = null;
       const e = await this.history.latestUndoable();
       if (!e) throw new VivError('notFound', 'There is no apply to undo');
       const host = await HostFolder.open(this.opts.folder);
@@ -256,9 +281,14 @@ export class WorkspaceReview {
     if (Array.isArray(left) && left.length === 0) await this.baselines.resetAll(this.opts.folder);
   }
 
+  private requireSource(): ChangeSource {
+    if (!this.source) throw new VivError('invalidState', "The workspace's VM is not running, so its staged changes cannot be read; start it first");
+    return this.source;
+  }
+
   private async withClassification<T>(fn: (c: { cls: Classification; tree: StagedTree; host: HostFolder; source: ChangeSource }) => Promise<T>): Promise<T> {
-    const source = this.source;
-    if (!source) throw new VivError('invalidState', "The workspace's VM is not running, so its staged changes cannot be read; start it first");
+    const source = this.requireSource();
+    this.listed = null;
     await this.flushDrops(source);
     const host = await HostFolder.open(this.opts.folder);
     try {
