@@ -85,6 +85,12 @@ describe('kill -9 during an apply', () => {
     if (phase === 'done') {
       expect(j?.state).toBe('done');
       expect(treeDifferences(now, c.guest)).toEqual([]);
+      // The VM still holds the applied entries (the crash came before the drop): the next use drops them.
+      const source = new DirChangeSource(c.upper, c.whiteouts);
+      review.setSource(source);
+      expect((await review.list()).changes).toEqual([]);
+      expect(source.dropped.length).toBe(1);
+      expect((await readJournal(c.dataDir))?.dropped).toBe(true);
     } else {
       expect(j?.state).toBe('rolledBack');
       expect(j?.leftovers).toEqual([]);
