@@ -11,7 +11,7 @@
  * followed on any platform (lstat, unlink, rename, O_NOFOLLOW opens, fchmod on an open handle).
  */
 import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, opendir, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod as chmodPath, lstat, mkdir, open, opendir, readlink, rename, rmdir, stat, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { VivError } from '../../shared/errors.js';
@@ -194,7 +194,18 @@ export class HostFolder {
    * inode `ino` (a path swapped since it was checked is refused).
    */
   async chmod(rel: string, mode: number, ino: number): Promise<void> {
-    const fh = await this.openFile(rel);
+    const fh = await this.openFile(rel).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EACCES') throw e;
+      // Not readable by us (mode 000 as a normal user): check the name is still that regular
+      // file or folder, then set the mode by name (the last component is not a link: checked).
+      await this.at(rel, async (p) => {
+        const st = await lstat(p);
+        if (st.ino !== ino || st.isSymbolicLink()) throw new VivError('invalidState', `${rel} was replaced on your computer during the operation`);
+        await chmodPath(p, mode & 0o7777);
+      });
+      return 'done' as const;
+    });
+    if (fh === 'done') return;
     if (!fh) throw new VivError('notFound', `${rel} no longer exists on your computer`);
     try {
       const st = await fh.stat();
