@@ -52,7 +52,8 @@ export interface RunPlanInput {
   id: string;
   kind: 'apply' | 'undo';
   steps: PlanStep[];
-  drop: string[];
+  /** The staged entries to drop from the VM once done, given the paths that landed (excluded puts left out). */
+  drop: (landed: ReadonlySet<string>) => string[];
   /** Paths not in conflict (see Journal.cleanPaths). */
   cleanPaths?: string[];
   host: HostFolder;
@@ -82,7 +83,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     ? { op: 'put', path: s.path, kind: s.content.kind === 'symlink' ? 'symlink' : 'file', temp: tempName(s.tempDir, id, i), tempIno: null, pre: s.pre }
     : s.op === 'remove' ? { op: 'remove', path: s.path, pre: s.pre }
       : s.op === 'mkdir' ? { op: 'mkdir', path: s.path } : { op: 'chmod', path: s.path, mode: s.mode, pre: s.pre });
-  const journal: Journal = { version: 1, id, kind: input.kind, state: 'preparing', startedAt: Date.now(), ops, historyId, drop: input.drop, dropped: false, leftovers: [], cleanPaths: input.cleanPaths ?? [] };
+  const journal: Journal = { version: 1, id, kind: input.kind, state: 'preparing', startedAt: Date.now(), ops, historyId, drop: [], dropped: false, leftovers: [], cleanPaths: input.cleanPaths ?? [] };
   await writeJournal(dataDir, journal);
 
   const excluded: RunPlanResult['excluded'] = [];
@@ -120,7 +121,10 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     await writeJournal(dataDir, journal);
 
     // Removals, folders and modes run one at a time in plan order; puts touch distinct paths
-    // whose folders exist by then, so they run side by side.
+    // whose folders exist by then, so they run side by side — only where folders are opened
+    // without following links (race-free): the lstat-checked fallback checks, then acts, and
+    // MUST NOT widen that window with other renames in flight.
+    const putConcurrency = host.raceFree ? CHECK_CONCURRENCY : 1;
     let n = 0;
     const live = steps.map((s, i) => i).filter((i) => !skip.has(i));
     const commit = async (i: number): Promise<void> => {
@@ -129,7 +133,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     };
     const isPut = (i: number): boolean => steps[i]!.op === 'put';
     for (const i of live.filter((i) => !isPut(i) && steps[i]!.op !== 'chmod')) await commit(i);
-    await mapLimit(live.filter(isPut), CHECK_CONCURRENCY, commit);
+    await mapLimit(live.filter(isPut), putConcurrency, commit);
     for (const i of live.filter((i) => steps[i]!.op === 'chmod')) await commit(i);
     await mapLimit([...new Set(steps.map((s) => parentOf(s.path)))], CHECK_CONCURRENCY, (dir) => host.syncDir(dir));
 
@@ -144,6 +148,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     await history.write(entry);
     journal.state = 'done';
     journal.finishedAt = Date.now();
+    journal.drop = input.drop(new Set(steps.filter((_, i) => !skip.has(i)).map((s) => s.path)));
     await writeJournal(dataDir, journal);
     await input.hooks?.onStep?.('done', 0);
     return { excluded, after, historyId };

@@ -220,7 +220,7 @@ export class WorkspaceReview {
         }
         const steps = await planUndo(e, this.history, current, skip, host);
         const id = randomUUID();
-        const r = await runPlan({ id, kind: 'undo', steps, drop: [], host, dataDir: this.opts.dataDir, history: this.history, source: null, hooks: this.opts.hooks });
+        const r = await runPlan({ id, kind: 'undo', steps, drop: () => [], host, dataDir: this.opts.dataDir, history: this.history, source: null, hooks: this.opts.hooks });
         await this.history.remove(r.historyId);
         e.state = 'undone';
         await this.history.write(e);
@@ -245,7 +245,8 @@ export class WorkspaceReview {
       const steps = await planApply([...chosen].map((p) => cls.details.get(p)!), host, sha);
       const id = randomUUID();
       const cleanPaths = [...chosen].filter((p) => !cls.details.get(p)!.change.conflict);
-      const r = await runPlan({ id, kind: 'apply', steps, drop: [], cleanPaths, host, dataDir: this.opts.dataDir, history: this.history, source, hooks: this.opts.hooks })
+      const drop = (landed: ReadonlySet<string>): string[] => dropList(tree, cls.details, landed);
+      const r = await runPlan({ id, kind: 'apply', steps, drop, cleanPaths, host, dataDir: this.opts.dataDir, history: this.history, source, hooks: this.opts.hooks })
         .catch(async (e: unknown) => {
           const j = await readJournal(this.opts.dataDir);
           if (j?.state === 'rolledBack') await this.resetAfterRollback(host, j);
@@ -254,12 +255,7 @@ export class WorkspaceReview {
       const excluded = new Set(r.excluded.map((x) => x.path));
       const applied = new Set([...chosen].filter((p) => !excluded.has(p)));
       await this.baselines.reset(new Map([...applied].map((p) => [p, r.after.get(p) ?? null])));
-      const j = await readJournal(this.opts.dataDir);
-      if (j) {
-        j.drop = dropList(tree, cls.details, applied);
-        await writeJournal(this.opts.dataDir, j);
-        await this.flushDrops(source, j);
-      }
+      await this.flushDrops(source);
       await this.resetIfEmpty(source);
       await this.history.prune();
       return { applyId: r.historyId, applied: [...applied].sort(), skipped: [...skipped, ...r.excluded] };
