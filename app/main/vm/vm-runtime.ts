@@ -3,7 +3,7 @@
  * 0600); the channel socket lives in a short private runtime folder because unix socket
  * paths are limited to ~100 bytes (PROTOCOL.md `channelPath`).
  */
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { VivError } from '../../shared/errors.js';
@@ -19,11 +19,20 @@ export interface BootFiles {
   channelPath: string;
 }
 
-/** A private (0700, ours) folder for runtime sockets: $XDG_RUNTIME_DIR/vivarium or /tmp/vivarium-<uid>. */
+/**
+ * A private (0700, ours) folder for runtime sockets: $XDG_RUNTIME_DIR/vivarium or /tmp/vivarium-<uid>.
+ * The check uses lstat: a symbolic link where the folder should be is refused, as whoever can
+ * write its parent (/tmp is shared) could point it at any folder of ours.
+ */
 export async function runtimeBase(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const base = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'vivarium') : join(tmpdir(), `vivarium-${userInfo().uid}`);
-  await mkdir(base, { recursive: true, mode: 0o700 });
-  const st = await stat(base);
+  // A link planted there (even a dangling one) makes mkdir fail or pass: lstat decides either way.
+  const failed = await mkdir(base, { recursive: true, mode: 0o700 }).then(() => null, (e: unknown) => e);
+  const st = await lstat(base).catch(() => null);
+  if (!st) throw new VivError('internal', `Could not create the runtime folder ${base}.`, failed);
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw new VivError('invalidState', `The runtime folder ${base} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; Vivarium refuses to put the VMs' channels there. Remove it and try again.`);
+  }
   if (st.uid !== userInfo().uid || (st.mode & 0o077) !== 0) {
     throw new VivError('invalidState', `The runtime folder ${base} is not private to this user (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it and try again.`);
   }
@@ -35,13 +44,14 @@ export async function runtimeBase(env: NodeJS.ProcessEnv = process.env): Promise
  * benchmark), the per-VM initrd (base + segment), the console log path and an empty run dir.
  */
 export async function prepareBoot(vmDir: string, vmName: string, baseInitrd: string): Promise<BootFiles> {
+  // The runtime folder first: a refused one leaves nothing behind.
+  const base = await runtimeBase();
   await mkdir(vmDir, { recursive: true, mode: 0o700 });
   const keys = generateVmKeys(vmName);
   await writeFile(join(vmDir, 'client_key'), keys.clientPrivateKey, { mode: 0o600 });
   await writeFile(join(vmDir, 'host_key.pub'), `${keys.hostPublicKey}\n`, { mode: 0o600 });
   const initrd = join(vmDir, 'initrd.img');
   await writeVmInitrd(baseInitrd, buildVmSegment({ authorizedKeys: keys.clientPublicKey, hostPrivateKey: keys.hostPrivateKey }), initrd);
-  const base = await runtimeBase();
   await sweepStaleRunDirs(base);
   // The pid in the name lets a later process remove what a killed one (kill -9) left behind.
   const runDir = await mkdtemp(join(base, `vm-${process.pid}-`));
