@@ -10,8 +10,8 @@ import { Vivarium } from './core/vivarium.js';
 import { EnvKeyStore } from './gateway/key-store.js';
 import { hostGuestArch, loadGuestImage } from './image/guest-image.js';
 import { loadStandardImage, STAMP_FILE } from './image/standard-image.js';
-import { cliDataDir, qemuHelperPath } from './paths.js';
-import { qemuHelperFactory } from './vm/qemu-helper-port.js';
+import { cliDataDir } from './paths.js';
+import { defaultHelperPath, helperProcessFactory } from './vm/helper-process.js';
 
 interface Check {
   name: string;
@@ -45,11 +45,11 @@ export async function runDoctor(): Promise<number> {
     {
       name: 'helper',
       async run() {
-        const path = qemuHelperPath();
+        const path = defaultHelperPath();
         if (!(await access(path, constants.X_OK).then(() => true, () => false))) {
           throw new Error(`${path} is missing. Fix: npm run helpers:build (bash native/build.sh).`);
         }
-        const helper = await qemuHelperFactory()();
+        const helper = await helperProcessFactory()();
         try {
           const hello = await helper.hello();
           if (!hello.available) throw new Error(`the helper says VMs cannot run here: ${hello.unavailableReason ?? 'no reason given'}`);
@@ -92,7 +92,7 @@ export async function runDoctor(): Promise<number> {
         const scratch = await mkdtemp(join(tmpdir(), 'viv-doctor-'));
         try {
           const share = await mkdtemp(join(scratch, 'share-'));
-          const core = await Vivarium.open({ dataDir: join(scratch, 'data'), helperFactory: qemuHelperFactory() });
+          const core = await Vivarium.open({ dataDir: join(scratch, 'data'), helperFactory: helperProcessFactory() });
           try {
             const ws = await core.workspaceForFolder(share, 'ro');
             const t0 = Date.now();

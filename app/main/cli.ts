@@ -16,7 +16,7 @@ import type { UpstreamConfig } from './gateway/api-gateway.js';
 import type { ApiId } from './gateway/gateway-apis.js';
 import { shellJoin, guestPidFile, signalTreeCommand } from './guest/remote-command.js';
 import { cliDataDir, repoRoot } from './paths.js';
-import { qemuHelperFactory } from './vm/qemu-helper-port.js';
+import { helperProcessFactory } from './vm/helper-process.js';
 
 /** Exit status for failures of Vivarium itself. */
 export const VIV_ERROR_EXIT = 2;
@@ -50,7 +50,7 @@ export async function main(args: readonly string[]): Promise<number> {
 async function openCore(): Promise<Vivarium> {
   // Headless: nobody can answer a prompt, so blocked hosts are refused at once ("nobody is there to ask").
   // Keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (the default EnvKeyStore).
-  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: qemuHelperFactory(), interactiveEgress: false, gatewayUpstreams: upstreamsFromEnv() });
+  const core = await Vivarium.open({ dataDir: cliDataDir(), helperFactory: helperProcessFactory(), interactiveEgress: false, gatewayUpstreams: upstreamsFromEnv() });
   // Always shown, terminal or not: the user must learn that state was recovered.
   for (const m of core.recoveryMessages) process.stderr.write(`viv: ${m}\n`);
   return core;

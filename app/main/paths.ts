@@ -40,8 +40,3 @@ export function repoRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.VIVARIUM_REPO) return resolve(env.VIVARIUM_REPO);
   return resolve(fileURLToPath(new URL('../..', import.meta.url)));
 }
-
-/** The built Linux helper. `VIVARIUM_QEMU_HELPER` overrides it. */
-export function qemuHelperPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.VIVARIUM_QEMU_HELPER ? resolve(env.VIVARIUM_QEMU_HELPER) : join(repoRoot(env), 'dist', 'native', 'qemu-helper');
-}

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Vivarium } from '../../app/main/core/vivarium.js';
-import { qemuHelperFactory } from '../../app/main/vm/qemu-helper-port.js';
+import { helperProcessFactory } from '../../app/main/vm/helper-process.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const runs = arg('--runs', 200);
   const baselineRuns = arg('--baseline-runs', 30);
   const scratch = await mkdtemp(join(tmpdir(), 'viv-bench-exec-'));
-  const core = await Vivarium.open({ dataDir: join(scratch, 'data'), helperFactory: qemuHelperFactory() });
+  const core = await Vivarium.open({ dataDir: join(scratch, 'data'), helperFactory: helperProcessFactory() });
   try {
     const share = join(scratch, 'share');
     await mkdir(share);

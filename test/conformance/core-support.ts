@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Vivarium, type VivariumOptions } from '../../app/main/core/vivarium.js';
-import { qemuHelperFactory } from '../../app/main/vm/qemu-helper-port.js';
+import { helperProcessFactory } from '../../app/main/vm/helper-process.js';
 
 /** The repository root. */
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -24,7 +24,7 @@ export async function scratch(prefix: string): Promise<{ dir: string; cleanup: (
 
 /** Opens a core on its own data folder with the real qemu-helper. */
 export function openCore(dataDir: string, extra: Partial<VivariumOptions> = {}): Promise<Vivarium> {
-  return Vivarium.open({ dataDir, helperFactory: qemuHelperFactory(), ...extra });
+  return Vivarium.open({ dataDir, helperFactory: helperProcessFactory(), ...extra });
 }
 
 /** The result of one `viv` run. */

@@ -51,7 +51,7 @@ async function bootStandard(arch: GuestArch, name: string, workspace: string, o:
     share: { hostPath: workspace, readOnly: false },
     disks: [
       { id: 'standard', hostPath: img.rootfs, readOnly: true, format: img.format },
-      ...(o.stateDisk ? [{ id: 'state', hostPath: o.stateDisk, readOnly: false, format: 'raw' }] : []),
+      ...(o.stateDisk ? [{ id: 'state', hostPath: o.stateDisk, readOnly: false, format: 'raw' as const }] : []),
     ],
     ...(o.egress ? { dataChannels: ['egress'] } : {}),
   });

@@ -9,7 +9,7 @@ import type { UpstreamConfig } from '../../app/main/gateway/api-gateway.js';
 import type { ApiId } from '../../app/main/gateway/gateway-apis.js';
 import { MemoryKeyStore } from '../../app/main/gateway/key-store.js';
 import { Vivarium } from '../../app/main/core/vivarium.js';
-import { qemuHelperFactory } from '../../app/main/vm/qemu-helper-port.js';
+import { helperProcessFactory } from '../../app/main/vm/helper-process.js';
 
 /** An open core and how to shut it down (stops every VM it started). */
 export interface RealCore {
@@ -31,7 +31,7 @@ export interface RealCoreOptions {
 export async function openRealCore(opts: RealCoreOptions): Promise<RealCore> {
   const vivarium = await Vivarium.open({
     dataDir: opts.dataDir,
-    helperFactory: qemuHelperFactory(),
+    helperFactory: helperProcessFactory(),
     keys: new MemoryKeyStore(opts.keyEnv ?? {}),
     gatewayUpstreams: opts.gatewayUpstreams,
   });

@@ -13,13 +13,14 @@ import { hostGuestArch, loadGuestImage, type GuestArch, type GuestImage } from '
 import { generateVmKeys, type VmKeys } from '../../app/main/image/vm-keys.js';
 import { buildVmSegment, guestCmdline, writeVmInitrd } from '../../app/main/image/vm-segment.js';
 import { HelperClient } from '../../app/main/vm/helper-client.js';
+import { defaultHelperPath } from '../../app/main/vm/helper-process.js';
 import type { HelperEvent, StartResult, VmDisk, VmShare } from '../../app/main/vm/helper-protocol.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The helper under test: $VIVARIUM_QEMU_HELPER or dist/native/qemu-helper. */
+/** The helper under test: $VIVARIUM_HELPER, or the platform's helper in dist/native. */
 export function helperPath(): string {
-  return process.env.VIVARIUM_QEMU_HELPER ?? join(repo, 'dist/native/qemu-helper');
+  return defaultHelperPath();
 }
 
 /** Rejects with `why()` if `p` does not settle within `ms`. */

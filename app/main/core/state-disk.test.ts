@@ -11,7 +11,8 @@ import { MemoryKeyStore } from '../gateway/key-store.js';
 import { storedWorkspaceSchema } from '../state/state-schema.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import type { GuestImage } from '../image/guest-image.js';
-import type { HelperExitInfo, HelperHello, HelperPort, HelperVmSpec } from '../vm/helper-port.js';
+import type { HelperPort } from '../vm/helper-process.js';
+import type { HelloResult, StartResult, VmExit, VmSpec } from '../vm/helper-protocol.js';
 import { VmInstance, type VmLaunch } from '../vm/vm-instance.js';
 import {
   STATE_DISK_BYTES, STATE_PARAM, discardStateDisk, ensureStateDisk, standardLaunchOf, stateDiskPath, stateDiskUnsupportedReason,
@@ -29,24 +30,24 @@ afterEach(async () => {
 
 /** A helper that records the VmSpec it is asked to start (features of a session-2 QEMU helper). */
 class RecordingHelper implements HelperPort {
-  spec: HelperVmSpec | null = null;
-  async hello(): Promise<HelperHello> {
+  spec: VmSpec | null = null;
+  async hello(): Promise<HelloResult> {
     return {
-      helper: 'fake', hostArch: 'x86_64', available: true, unavailableReason: null,
+      protocol: 1, helper: 'fake', version: '0', hostArch: 'x86_64', available: true, unavailableReason: null,
       features: {
         accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'],
-        maxCpus: 2, maxMemoryMiB: 4096, diskFormats: ['raw'], readOnlyDisks: true, dataChannels: 4,
+        consoleLog: true, snapshots: false, maxCpus: 2, maxMemoryMiB: 4096, diskFormats: ['raw'], readOnlyDisks: true, dataChannels: 4,
       },
     };
   }
-  async start(spec: HelperVmSpec) {
+  async start(spec: VmSpec): Promise<StartResult> {
     this.spec = spec;
     return { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: spec.channelPath }, dataChannels: [] };
   }
-  async stop(o: { force: boolean }) {
-    return { forced: o.force };
+  async stop(o: { force?: boolean }) {
+    return { state: 'stopped' as const, forced: o.force ?? false };
   }
-  onVmExit(_l: (i: HelperExitInfo) => void): void {}
+  onVmExit(_l: (i: VmExit) => void): void {}
   onHelperExit(): void {}
   async close(): Promise<void> {}
 }

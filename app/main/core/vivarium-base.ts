@@ -25,7 +25,7 @@ import { ClaudeStepsReader } from '../tasks/output-readers.js';
 import { TaskManager, type TaskManagerOptions } from '../tasks/task-manager.js';
 import { TaskStore } from '../tasks/task-store.js';
 import type { TaskCommand } from '../tasks/task-types.js';
-import type { HelperFactory } from '../vm/helper-port.js';
+import type { HelperFactory } from '../vm/helper-process.js';
 import type { BootPhase, VmLaunch, VmTimeouts } from '../vm/vm-instance.js';
 import { validatedPolicy, WorkspaceEgress } from './workspace-egress.js';
 import { WorkspaceGateway } from './workspace-gateway.js';

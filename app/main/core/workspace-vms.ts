@@ -13,7 +13,7 @@ import type { GuestImageKind } from '../agents/agent-profiles.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import { hostGuestArch, loadGuestImage, type GuestArch, type GuestImage } from '../image/guest-image.js';
 import { loadStandardImage, platformDiskFormat, type StandardImage } from '../image/standard-image.js';
-import type { HelperFactory } from '../vm/helper-port.js';
+import type { HelperFactory } from '../vm/helper-process.js';
 import { VmInstance, type BootPhase, type VmLaunch, type VmTimeouts } from '../vm/vm-instance.js';
 import { ensureStateDisk, standardLaunchOf, stateDiskUnsupportedReason } from './state-disk.js';
 import type { ImageHost } from './workspace-images.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateVmKeys, dropbearHostKey } from './vm-keys.js';
-import { buildVmSegment, guestCmdline, writeVmInitrd } from './vm-segment.js';
+import { ACCELERATORS, CHANNEL_KINDS, SHARE_KINDS } from '../vm/helper-protocol.js';
+import { buildVmSegment, guestChannelParams, guestCmdline, guestConsole, guestShareParams, writeVmInitrd } from './vm-segment.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -96,10 +97,39 @@ describe('guestCmdline', () => {
     expect(v).toContain('vivarium.channel=vsock vivarium.vsock_port=2222');
     expect(v).not.toContain('i8042');
     expect(guestCmdline({ arch: 'arm64', shareKind: 'none', readOnly: false, channelKind: 'virtio-serial' })).toContain('console=ttyAMA0');
-    const h = guestCmdline({ shareKind: 'hv9p', readOnly: true, channelKind: 'vsock', vsockTransport: 'hv', hv9pPort: 564, hv9pAname: 'work', extra: ['8250_core.nr_uarts=1'] });
+    const h = guestCmdline({ shareKind: 'hv9p', readOnly: true, channelKind: 'hvsocket', hv9pPort: 564, hv9pAname: 'work', extra: ['8250_core.nr_uarts=1'] });
     expect(h).toContain('vivarium.hv9p_port=564 vivarium.hv9p_aname=work');
     expect(h).toContain('vivarium.vsock_transport=hv');
     expect(h.endsWith('8250_core.nr_uarts=1')).toBe(true);
+  });
+
+  // One case per helper kind (native/protocol/PROTOCOL.md §5.1; what init reads: guest-image/init).
+  it('maps every channel kind to what init serves SSH on', () => {
+    expect(guestChannelParams('virtio-serial')).toEqual(['vivarium.channel=serial']);
+    expect(guestChannelParams('vsock', 2222)).toEqual(['vivarium.channel=vsock', 'vivarium.vsock_port=2222']);
+    // hcs-helper's hvsocket is AF_VSOCK in the guest over the Hyper-V transport, never a serial port.
+    expect(guestChannelParams('hvsocket')).toEqual(['vivarium.channel=vsock', 'vivarium.vsock_port=22', 'vivarium.vsock_transport=hv']);
+    for (const kind of CHANNEL_KINDS) expect(guestChannelParams(kind)[0]).toMatch(/^vivarium\.channel=(serial|vsock)$/);
+  });
+
+  it('maps every share kind to how init mounts /workspace', () => {
+    expect(guestShareParams('9p', true)).toEqual(['vivarium.share=9p', 'vivarium.ro=1']);
+    expect(guestShareParams('virtiofs', false)).toEqual(['vivarium.share=virtiofs', 'vivarium.ro=0']);
+    expect(guestShareParams('hv9p', true)).toEqual(['vivarium.share=hv9p', 'vivarium.ro=1', 'vivarium.hv9p_port=50001', 'vivarium.hv9p_aname=workspace']);
+    expect(guestShareParams('none', false)).toEqual(['vivarium.share=none', 'vivarium.ro=0']);
+    for (const kind of SHARE_KINDS) expect(guestShareParams(kind, false)[0]).toBe(`vivarium.share=${kind}`);
+  });
+
+  it('picks the console device of each accelerator', () => {
+    expect(guestConsole('vz', 'arm64')).toBe('hvc0');
+    expect(guestConsole('vz', 'x86_64')).toBe('hvc0');
+    expect(guestConsole('hyperv', 'x86_64')).toBe('ttyS0');
+    for (const a of ['kvm', 'tcg', 'hvf', 'whp'] as const) {
+      expect(guestConsole(a, 'x86_64')).toBe('ttyS0');
+      expect(guestConsole(a, 'arm64')).toBe('ttyAMA0');
+    }
+    for (const a of ACCELERATORS) expect(guestConsole(a, 'x86_64')).toMatch(/^(hvc0|ttyS0)$/);
+    expect(guestCmdline({ arch: 'arm64', shareKind: 'virtiofs', readOnly: true, channelKind: 'vsock', accelerator: 'vz' })).toMatch(/^console=hvc0 /);
   });
 
   it('rejects values that could break the command line', () => {

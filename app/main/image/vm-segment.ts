@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { VivError } from '../../shared/errors.js';
+import type { Accelerator, ChannelKind, ShareKind } from '../vm/helper-protocol.js';
 import type { GuestArch } from './guest-image.js';
 import { dropbearHostKey } from './vm-keys.js';
 
@@ -98,25 +99,24 @@ export async function writeVmInitrd(baseInitramfs: string, segment: Buffer, dest
   }
 }
 
-/** Which channel init serves SSH on. */
-export type GuestChannelKind = 'virtio-serial' | 'vsock';
-/** How /workspace is shared: none, 9p over virtio (QEMU), virtiofs (VZ, QEMU+virtiofsd), 9p over hvsock (HCS). */
-export type GuestShareKind = 'none' | '9p' | 'virtiofs' | 'hv9p';
+/** How /workspace is shared: a helper's share kind (PROTOCOL.md §5.1), or none. */
+export type GuestShareKind = ShareKind | 'none';
 
 /** Options for `guestCmdline`. */
 export interface GuestCmdlineOptions {
   shareKind: GuestShareKind;
   readOnly: boolean;
-  channelKind: GuestChannelKind;
-  /** Guest AF_VSOCK port the SSH server listens on (channelKind 'vsock'). Default 22. */
+  /** The helper's channel kind; init serves SSH on what carries it (`guestChannelParams`). */
+  channelKind: ChannelKind;
+  /** Guest AF_VSOCK port the SSH server listens on (vsock and hvsocket channels). Default 22. */
   vsockPort?: number;
-  /** vsock transport module: 'virtio' (VZ, QEMU vhost-vsock; default) or 'hv' (Hyper-V hv_sock). */
-  vsockTransport?: 'virtio' | 'hv';
   /** Host (CID 2) vsock port of the Hyper-V Plan 9 server (shareKind 'hv9p'). Default 50001. */
   hv9pPort?: number;
-  /** Plan 9 share name (`aname`) for hv9p. Default "workspace". */
+  /** Plan 9 share name (`aname`) for hv9p: the share's tag. Default "workspace". */
   hv9pAname?: string;
-  /** Console device. Default: ttyS0 for x86_64, ttyAMA0 for arm64 (QEMU virt); VZ passes hvc0. */
+  /** The accelerator `start` uses; it decides the console device (`guestConsole`). */
+  accelerator?: Accelerator;
+  /** Console device; overrides the one the accelerator implies. */
   console?: string;
   arch?: GuestArch;
   /** Verbose boot: kernel log on the console and init tracing. */
@@ -125,14 +125,84 @@ export interface GuestCmdlineOptions {
   extra?: string[];
 }
 
+function unmapped(kind: never, what: string): never {
+  throw new VivError('internal', `No guest mapping for ${what} ${String(kind)}`);
+}
+
+function checkedPort(n: number | undefined, dflt: number, what: string): number {
+  const v = n ?? dflt;
+  if (!Number.isInteger(v) || v < 1 || v > 0xffffffff) throw new VivError('invalidArgument', `${what} must be a port number, got ${v}`);
+  return v;
+}
+
+/**
+ * The guest's console device for an accelerator (guest-image/init loads virtio_console for hvc*):
+ * VZ's only console is the virtio console hvc0 (native/vz-helper/README.md); Hyper-V's is COM1
+ * (ttyS0; hcs-helper also appends its own); QEMU machines (kvm, tcg, hvf, whp) have a 16550 UART
+ * on x86_64 and a PL011 (ttyAMA0) on arm64 `virt`.
+ */
+export function guestConsole(accelerator: Accelerator | undefined, arch: GuestArch | undefined): string {
+  const uart = arch === 'arm64' ? 'ttyAMA0' : 'ttyS0';
+  switch (accelerator) {
+    case 'vz':
+      return 'hvc0';
+    case 'hyperv':
+      return 'ttyS0';
+    case 'kvm':
+    case 'tcg':
+    case 'hvf':
+    case 'whp':
+    case undefined:
+      return uart;
+    default:
+      return unmapped(accelerator, 'accelerator');
+  }
+}
+
+/**
+ * How init serves SSH for a helper's channel kind (guest-image/init `vivarium.channel`,
+ * `vivarium.vsock_port`, `vivarium.vsock_transport`): virtio-serial is the port named
+ * `vivarium.ssh`; vsock is AF_VSOCK over virtio; hvsocket is the same AF_VSOCK socket in the
+ * guest over the Hyper-V transport (hv_sock), which the host reaches as AF_HYPERV.
+ */
+export function guestChannelParams(kind: ChannelKind, vsockPort?: number): string[] {
+  switch (kind) {
+    case 'virtio-serial':
+      return ['vivarium.channel=serial'];
+    case 'vsock':
+      return ['vivarium.channel=vsock', `vivarium.vsock_port=${checkedPort(vsockPort, 22, 'vsockPort')}`];
+    case 'hvsocket':
+      return ['vivarium.channel=vsock', `vivarium.vsock_port=${checkedPort(vsockPort, 22, 'vsockPort')}`, 'vivarium.vsock_transport=hv'];
+    default:
+      return unmapped(kind, 'channel kind');
+  }
+}
+
+/**
+ * How init mounts /workspace for a share kind (guest-image/init `vivarium.share`): virtio 9p and
+ * virtiofs by the tag "workspace"; hv9p dials the host's Plan 9 server on vsock port
+ * `hv9pPort` and attaches `hv9pAname` (native/hcs-helper/README.md).
+ */
+export function guestShareParams(kind: GuestShareKind, readOnly: boolean, o: { hv9pPort?: number; hv9pAname?: string } = {}): string[] {
+  const common = [`vivarium.share=${kind}`, `vivarium.ro=${readOnly ? 1 : 0}`];
+  switch (kind) {
+    case 'none':
+    case '9p':
+    case 'virtiofs':
+      return common;
+    case 'hv9p': {
+      const aname = o.hv9pAname ?? 'workspace';
+      if (!/^[A-Za-z0-9_.-]+$/.test(aname)) throw new VivError('invalidArgument', `hv9pAname "${aname}" must match [A-Za-z0-9_.-]+`);
+      return [...common, `vivarium.hv9p_port=${checkedPort(o.hv9pPort, 50001, 'hv9pPort')}`, `vivarium.hv9p_aname=${aname}`];
+    }
+    default:
+      return unmapped(kind, 'share kind');
+  }
+}
+
 /** The kernel command line for a Vivarium guest: console, boot-speed options and the `vivarium.*` parameters init reads. */
 export function guestCmdline(o: GuestCmdlineOptions): string {
-  const port = (n: number | undefined, dflt: number, what: string): number => {
-    const v = n ?? dflt;
-    if (!Number.isInteger(v) || v < 1 || v > 0xffffffff) throw new VivError('invalidArgument', `${what} must be a port number, got ${v}`);
-    return v;
-  };
-  const con = o.console ?? (o.arch === 'arm64' ? 'ttyAMA0' : 'ttyS0');
+  const con = o.console ?? guestConsole(o.accelerator, o.arch);
   if (!/^[a-zA-Z0-9,]+$/.test(con)) throw new VivError('invalidArgument', `Bad console name "${con}"`);
   const args = [`console=${con}`, 'panic=-1'];
   // Boot speed (measured under TCG, guest-image/README.md "Boot time"): every console byte is slow, so
@@ -143,17 +213,7 @@ export function guestCmdline(o: GuestCmdlineOptions): string {
   args.push(o.debug ? 'loglevel=7' : 'quiet', 'random.trust_cpu=on', 'cryptomgr.notests=1',
     'initcall_blacklist=crypto_kdf108_init,load_system_certificate_list,init_encrypted', 'ipv6.disable=1');
   if (o.arch !== 'arm64') args.push('i8042.noaux', 'i8042.nokbd', 'i8042.nopnp', 'tsc=reliable', 'no_timer_check');
-  args.push(`vivarium.share=${o.shareKind}`, `vivarium.ro=${o.readOnly ? 1 : 0}`);
-  args.push(`vivarium.channel=${o.channelKind === 'vsock' ? 'vsock' : 'serial'}`);
-  if (o.channelKind === 'vsock') {
-    args.push(`vivarium.vsock_port=${port(o.vsockPort, 22, 'vsockPort')}`);
-    if (o.vsockTransport === 'hv') args.push('vivarium.vsock_transport=hv');
-  }
-  if (o.shareKind === 'hv9p') {
-    const aname = o.hv9pAname ?? 'workspace';
-    if (!/^[A-Za-z0-9_.-]+$/.test(aname)) throw new VivError('invalidArgument', `hv9pAname "${aname}" must match [A-Za-z0-9_.-]+`);
-    args.push(`vivarium.hv9p_port=${port(o.hv9pPort, 50001, 'hv9pPort')}`, `vivarium.hv9p_aname=${aname}`);
-  }
+  args.push(...guestShareParams(o.shareKind, o.readOnly, o), ...guestChannelParams(o.channelKind, o.vsockPort));
   if (o.debug) args.push('vivarium.debug=1');
   for (const e of o.extra ?? []) {
     if (/[\s\0]/.test(e) || e === '') throw new VivError('invalidArgument', `Extra kernel parameter "${e}" must be one word`);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Vivarium } from '../core/vivarium.js';
 import { EncryptedKeyFile, KEY_FILE } from '../gateway/encrypted-key-file.js';
-import { qemuHelperFactory } from '../vm/qemu-helper-port.js';
+import { helperProcessFactory } from '../vm/helper-process.js';
 import { appResponseHeaders, resolveAppAsset } from './app-protocol.js';
 import { IpcHub } from './ipc-main.js';
 import { notificationFor } from './notifications.js';
@@ -62,7 +62,7 @@ async function run(): Promise<void> {
   const keys = new EncryptedKeyFile(join(app.getPath('userData'), KEY_FILE), safeStorageCipher());
   const core = await Vivarium.open({
     dataDir: app.getPath('userData'),
-    helperFactory: qemuHelperFactory(join(dirs.helperDir, helperName)),
+    helperFactory: helperProcessFactory(join(dirs.helperDir, helperName)),
     guestDir: dirs.guestDir,
     keys,
   });

@@ -27,16 +27,5 @@ export function resourceDirs(ctx: ResourceContext): ResourceDirs {
   return { helperDir: join(ctx.appPath, 'dist', 'native'), guestDir: join(ctx.appPath, 'dist', 'guest') };
 }
 
-/** The helper executable's file name on `platform`, or null where Vivarium has no helper. */
-export function helperFileName(platform: NodeJS.Platform): string | null {
-  switch (platform) {
-    case 'linux':
-      return 'qemu-helper';
-    case 'win32':
-      return 'hcs-helper.exe';
-    case 'darwin':
-      return 'vz-helper';
-    default:
-      return null;
-  }
-}
+/** The helper executable's file name on a platform (one mapping, shared with the CLI). */
+export { helperFileName } from '../vm/helper-process.js';

@@ -229,7 +229,7 @@ describe('HelperClient', () => {
   });
 
   it('parses the data channels of a start result, [] when the helper omits them', async () => {
-    const spec = { name: 'v', kernel: '/k', initrd: '/i', cpus: 1, memoryMiB: 256, channelPath: '/run/x/ssh.sock', consoleLog: '/run/x/c.log' };
+    const spec = { name: 'v', kernel: '/k', initrd: '/i', cmdline: 'quiet', cpus: 1, memoryMiB: 256, shares: [], channelPath: '/run/x/ssh.sock', consoleLog: '/run/x/c.log' };
     const running = { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: '/run/x/ssh.sock' } };
     const t = script([
       JSON.stringify({ send: { id: 1, method: 'start', params: { ...spec, dataChannels: [{ name: 'egress', path: '/run/x/e.sock', guestPort: 68664 }] } } }),

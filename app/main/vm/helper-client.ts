@@ -2,7 +2,7 @@
  * The main-process side of the helper protocol (native/protocol/PROTOCOL.md): spawns one helper
  * process, does the handshake, correlates requests and replies by id, surfaces events, applies
  * timeouts, and turns every failure into a VivError. This module is the only one that speaks
- * the protocol; the VM manager uses it through HelperPort.
+ * the protocol; the VM state machine uses it through HelperPort (helper-process.ts).
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -15,10 +15,12 @@ import {
   startResultSchema,
   statusResultSchema,
   stopResultSchema,
+  vmSpecSchema,
   type HelloResult,
   type HelperEvent,
   type StartResult,
   type StatusResult,
+  type StopParams,
   type StopResult,
   type VmSpec,
 } from './helper-protocol.js';
@@ -132,13 +134,23 @@ export class HelperClient {
     return this.hello;
   }
 
-  /** Boots a VM. Resolves once the hypervisor reports it running (not when the guest is ready). */
+  /**
+   * Boots a VM. Resolves once the hypervisor reports it running (not when the guest is ready).
+   * The spec is checked against the protocol's rules first: a spec no helper would accept is
+   * refused here, naming the member, and never sent.
+   */
   start(spec: VmSpec): Promise<StartResult> {
-    return this.call('start', spec, startResultSchema, this.opts.startTimeoutMs ?? 60_000);
+    const checked = vmSpecSchema.safeParse(spec);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      const at = issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || 'params';
+      return Promise.reject(new VivError('invalidArgument', `start: ${at} ${issue?.message ?? 'is invalid'} (the VmSpec was not sent to the helper)`, { issues: checked.error.issues }));
+    }
+    return this.call('start', checked.data, startResultSchema, this.opts.startTimeoutMs ?? 60_000);
   }
 
   /** Stops the VM: graceful with `timeoutMs` (default 10 s), then forced; or forced at once. */
-  stop(o: { force?: boolean; timeoutMs?: number } = {}): Promise<StopResult> {
+  stop(o: StopParams = {}): Promise<StopResult> {
     const timeoutMs = o.timeoutMs ?? 10_000;
     const params = { force: o.force ?? false, timeoutMs };
     return this.call('stop', params, stopResultSchema, timeoutMs + (this.opts.requestTimeoutMs ?? 15_000));

@@ -9,7 +9,8 @@ import { VivError } from '../../shared/errors.js';
 import type { VmSnapshot } from '../../shared/contract-schemas.js';
 import type { GuestConnection } from '../guest/guest-connection.js';
 import type { GuestImage } from '../image/guest-image.js';
-import type { HelperExitInfo, HelperHello, HelperPort, HelperVmSpec } from './helper-port.js';
+import type { EndpointStyle, HelperPort } from './helper-process.js';
+import { vmSpecSchema, type HelloResult, type HelperFeatures, type StartResult, type VmExit, type VmSpec } from './helper-protocol.js';
 import { VmInstance } from './vm-instance.js';
 import { sweepStaleRunDirs } from './vm-runtime.js';
 
@@ -27,30 +28,37 @@ class FakeConn extends EventEmitter {
   }
 }
 
+/** Features of a helper that predates disks and data channels (as parsed: the defaults filled in). */
+const OLD_FEATURES: HelperFeatures = {
+  accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'],
+  consoleLog: true, snapshots: false, maxCpus: 2, maxMemoryMiB: 1024, diskFormats: [], readOnlyDisks: false, dataChannels: 0,
+};
+
 class FakeHelper implements HelperPort {
   calls: string[] = [];
-  spec: HelperVmSpec | null = null;
-  vmExit: ((i: HelperExitInfo) => void) | null = null;
-  constructor(private readonly hello_: Partial<HelperHello> = {}) {}
-  async hello(): Promise<HelperHello> {
+  spec: VmSpec | null = null;
+  vmExit: ((i: VmExit) => void) | null = null;
+  constructor(
+    private readonly hello_: { helper?: string; available?: boolean; unavailableReason?: string | null; features?: Partial<HelperFeatures> } = {},
+    readonly endpointStyle?: EndpointStyle,
+  ) {}
+  async hello(): Promise<HelloResult> {
     this.calls.push('hello');
-    return {
-      helper: 'fake', hostArch: 'x86_64', available: true, unavailableReason: null,
-      features: { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 },
-      ...this.hello_,
-    };
+    const { features, ...rest } = this.hello_;
+    return { protocol: 1, helper: 'fake', version: '0', hostArch: 'x86_64', available: true, unavailableReason: null, ...rest, features: { ...OLD_FEATURES, ...features } };
   }
-  async start(spec: HelperVmSpec) {
+  async start(spec: VmSpec): Promise<StartResult> {
     this.calls.push('start');
     this.spec = spec;
-    const dataChannels = (spec.dataChannels ?? []).map((d) => ({ name: d.name, kind: 'virtio-serial', path: d.path }));
-    return { state: 'running', accelerator: 'tcg', channel: { kind: 'virtio-serial', path: spec.channelPath }, dataChannels };
+    const kind = spec.channelKind ?? 'virtio-serial';
+    const dataChannels = (spec.dataChannels ?? []).map((d) => ({ name: d.name, kind, path: d.path }));
+    return { state: 'running', accelerator: (this.hello_.features?.accelerators ?? OLD_FEATURES.accelerators)[0] ?? 'tcg', channel: { kind, path: spec.channelPath }, dataChannels };
   }
-  async stop(o: { force: boolean }) {
+  async stop(o: { force?: boolean }) {
     this.calls.push(`stop:${o.force}`);
-    return { forced: o.force };
+    return { state: 'stopped' as const, forced: o.force ?? false };
   }
-  onVmExit(l: (i: HelperExitInfo) => void): void {
+  onVmExit(l: (i: VmExit) => void): void {
     this.vmExit = l;
   }
   onHelperExit(): void {}
@@ -127,17 +135,20 @@ describe('VmInstance', () => {
     const h2 = new FakeHelper();
     const { vm, states, conns } = setup([h1, h2]);
     await vm.start(launch);
+    const failed = new Promise<void>((r) => vm.on('changed', (snap) => snap.state === 'failed' && r()));
     h1.vmExit!({ reason: 'crashed', exitCode: null, message: 'kernel panic' });
-    await new Promise((r) => setTimeout(r, 20));
+    await failed;
     expect(vm.snapshot()).toMatchObject({ state: 'failed', reason: 'The VM ended (crashed): kernel panic' });
     expect(conns[0]!.closed).toBe(true);
     expect(h1.calls).toEqual(['hello', 'start', 'stop:true', 'close']);
     await vm.start(launch);
     expect(vm.snapshot().state).toBe('running');
-    // A late event from the first boot's helper must not fail the second boot.
+    // A late event from the first boot's helper must not fail the second boot. onExit decides
+    // synchronously, and a teardown would close the guest connection at once (forced).
     h1.vmExit!({ reason: 'crashed', exitCode: null, message: 'stale' });
-    await new Promise((r) => setTimeout(r, 20));
+    expect(conns[1]!.closed).toBe(false);
     expect(vm.snapshot().state).toBe('running');
+    expect(h2.calls).toEqual(['hello', 'start']);
     expect(states.map((s) => s.state)).toEqual(['starting', 'running', 'failed', 'starting', 'running']);
   });
 
@@ -151,14 +162,13 @@ describe('VmInstance', () => {
   });
 
   it('refuses a read-only share when the helper cannot enforce it', async () => {
-    const h = new FakeHelper({ features: { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['virtiofs'], readOnlyShares: false, channelKinds: ['vsock'], maxCpus: 2, maxMemoryMiB: 1024 } });
+    const h = new FakeHelper({ features: { shareKinds: ['virtiofs'], readOnlyShares: false, channelKinds: ['vsock'] } });
     const { vm } = setup([h]);
     await expect(vm.start(launch)).rejects.toThrow(/cannot enforce read-only shares/);
   });
 
   it('attaches disks and data channels the helper offers, and publishes the channel endpoints', async () => {
-    const features = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024, diskFormats: ['raw'], readOnlyDisks: true, dataChannels: 4 };
-    const h = new FakeHelper({ features });
+    const h = new FakeHelper({ features: { diskFormats: ['raw'], readOnlyDisks: true, dataChannels: 4 } });
     const { vm } = setup([h]);
     expect(vm.dataChannelPath('egress')).toBeNull();
     await vm.start({ ...launch, disks: [{ id: 'root', hostPath: '/img/root.img', readOnly: true }], dataChannels: ['egress', 'logs'], cmdlineExtra: ['vivarium.root=standard', 'vivarium.egress=1'] });
@@ -185,9 +195,8 @@ describe('VmInstance', () => {
   });
 
   it('asks for optional data channels only while the helper has some left, with their kernel parameters', async () => {
-    const base = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 };
     const relay = { name: 'egress', cmdline: ['vivarium.egress=1'] };
-    const roomy = new FakeHelper({ features: { ...base, dataChannels: 2 } });
+    const roomy = new FakeHelper({ features: { dataChannels: 2 } });
     const a = setup([roomy]);
     await a.vm.start({ ...launch, dataChannels: ['logs'], optionalDataChannels: [relay] });
     expect(roomy.spec!.dataChannels!.map((d) => d.name)).toEqual(['logs', 'egress']);
@@ -195,7 +204,7 @@ describe('VmInstance', () => {
     expect(a.vm.dataChannelPath('egress')).not.toBeNull();
     await a.vm.stop(true);
 
-    const full = new FakeHelper({ features: { ...base, dataChannels: 1 } });
+    const full = new FakeHelper({ features: { dataChannels: 1 } });
     const b = setup([full]);
     await b.vm.start({ ...launch, dataChannels: ['logs'], optionalDataChannels: [relay] });
     expect(full.spec!.dataChannels!.map((d) => d.name)).toEqual(['logs']);
@@ -217,8 +226,7 @@ describe('VmInstance', () => {
     await expect(vm.start({ ...launch, disks: [disk] })).rejects.toMatchObject({ code: 'unsupported', message: 'The VM helper fake cannot attach raw disks (its diskFormats feature: none).' });
     expect(old.calls).toEqual(['hello', 'stop:true', 'close']);
 
-    const base = { accelerators: ['tcg'], guestArchs: ['x86_64'], shareKinds: ['9p'], readOnlyShares: true, channelKinds: ['virtio-serial'], maxCpus: 2, maxMemoryMiB: 1024 };
-    const hcsLike = new FakeHelper({ helper: 'hcs-like', features: { ...base, diskFormats: ['vhdx'], readOnlyDisks: false, dataChannels: 1 } });
+    const hcsLike = new FakeHelper({ helper: 'hcs-like', features: { diskFormats: ['vhdx'], readOnlyDisks: false, dataChannels: 1 } });
     const second = setup([hcsLike, hcsLike, hcsLike, hcsLike]);
     await expect(second.vm.start({ ...launch, disks: [disk] })).rejects.toThrow('The VM helper hcs-like cannot attach raw disks (its diskFormats feature: vhdx).');
     await expect(second.vm.start({ ...launch, disks: [{ ...disk, format: 'vhdx' }] })).rejects.toThrow(/hcs-like cannot enforce read-only disks \(feature readOnlyDisks\)/);
@@ -257,5 +265,75 @@ describe('VmInstance', () => {
     expect(a).toBe(b);
     expect(conns).toHaveLength(2);
     expect(connected).toBe(2);
+  });
+});
+
+// One boot per helper kind, with the features each helper's hello reports (native/*/README.md):
+// the guest command line MUST make init serve SSH on what carries the helper's channel, and the
+// endpoints MUST be what the helper's platform uses.
+describe('VmInstance per helper kind', () => {
+  const params = (spec: VmSpec): string[] => spec.cmdline.split(' ');
+
+  it('qemu-helper, virtio-serial: a serial channel, unix sockets in the private run dir', async () => {
+    const h = new FakeHelper({ features: { dataChannels: 4 } });
+    const { vm } = setup([h]);
+    await vm.start({ ...launch, dataChannels: ['egress'] });
+    expect(params(h.spec!)).toEqual(expect.arrayContaining(['console=ttyS0', 'vivarium.share=9p', 'vivarium.channel=serial']));
+    expect(h.spec!.cmdline).not.toMatch(/vsock/);
+    expect(h.spec!.channelPath).toMatch(/\/vm-\d+-[^/]+\/ssh\.sock$/);
+    expect(h.spec!.dataChannels![0]!.path).toBe(h.spec!.channelPath.replace(/ssh\.sock$/, 'egress.sock'));
+    expect(vmSpecSchema.safeParse(h.spec).success).toBe(true);
+  });
+
+  it('qemu-helper, vsock (vhost-vsock under KVM): AF_VSOCK over virtio on the SSH port', async () => {
+    const h = new FakeHelper({ features: { accelerators: ['kvm', 'tcg'], channelKinds: ['vsock', 'virtio-serial'] } });
+    const { vm } = setup([h]);
+    await vm.start(launch);
+    expect(h.spec).toMatchObject({ channelKind: 'vsock', shareKind: '9p' });
+    expect(params(h.spec!)).toEqual(expect.arrayContaining(['console=ttyS0', 'vivarium.channel=vsock', 'vivarium.vsock_port=22']));
+    expect(h.spec!.cmdline).not.toMatch(/vsock_transport|channel=serial/);
+    expect(vm.accelerator).toBe('kvm');
+  });
+
+  it('hcs-helper, hvsocket: the guest vsock over Hyper-V, hv9p share, named pipes', async () => {
+    const hcs = new FakeHelper(
+      { helper: 'hcs-helper', features: { accelerators: ['hyperv'], shareKinds: ['hv9p'], channelKinds: ['hvsocket'], diskFormats: ['vhdx'], readOnlyDisks: true, dataChannels: 4 } },
+      'named-pipe',
+    );
+    const { vm } = setup([hcs]);
+    await vm.start({ ...launch, dataChannels: ['egress'] });
+    const p = params(hcs.spec!);
+    expect(hcs.spec).toMatchObject({ shareKind: 'hv9p', channelKind: 'hvsocket' });
+    expect(p).toEqual(expect.arrayContaining([
+      'console=ttyS0', 'vivarium.share=hv9p', 'vivarium.ro=1', 'vivarium.hv9p_port=50001', 'vivarium.hv9p_aname=workspace',
+      'vivarium.channel=vsock', 'vivarium.vsock_port=22', 'vivarium.vsock_transport=hv',
+    ]));
+    expect(p).not.toContain('vivarium.channel=serial');
+    // hcs-helper requires \\.\pipe\<name> (at most 100 bytes) for the SSH and every data channel.
+    expect(hcs.spec!.channelPath).toMatch(/^\\\\\.\\pipe\\vivarium-[0-9a-f]{32}-ssh$/);
+    expect(hcs.spec!.dataChannels).toEqual([{ name: 'egress', path: hcs.spec!.channelPath.replace(/-ssh$/, '-egress'), guestPort: 68664 }]);
+    expect(vmSpecSchema.safeParse(hcs.spec).success).toBe(true);
+    expect(vm.dataChannel('egress')).toMatchObject({ kind: 'hvsocket', path: hcs.spec!.dataChannels![0]!.path });
+    expect(vm.endpointInfo()?.socketPath).toBe(hcs.spec!.channelPath);
+  });
+
+  it('vz-helper: virtiofs and vsock on an arm64 guest whose only console is hvc0', async () => {
+    image = { ...image, arch: 'arm64' };
+    const vz = new FakeHelper({ helper: 'vz-helper', features: { accelerators: ['vz'], guestArchs: ['arm64'], shareKinds: ['virtiofs'], channelKinds: ['vsock'] } });
+    const { vm } = setup([vz]);
+    await vm.start(launch);
+    const p = params(vz.spec!);
+    expect(vz.spec).toMatchObject({ arch: 'arm64', shareKind: 'virtiofs', channelKind: 'vsock' });
+    expect(p).toEqual(expect.arrayContaining(['console=hvc0', 'vivarium.share=virtiofs', 'vivarium.channel=vsock', 'vivarium.vsock_port=22']));
+    expect(p.filter((w) => w.startsWith('console='))).toEqual(['console=hvc0']);
+    expect(vz.spec!.cmdline).not.toMatch(/vsock_transport|ttyAMA0/);
+    expect(vz.spec!.channelPath).toMatch(/\/ssh\.sock$/);
+  });
+
+  it('refuses a helper that offers no kind this version knows, naming what is missing', async () => {
+    const h = new FakeHelper({ helper: 'future-helper', features: { channelKinds: [] } });
+    const { vm } = setup([h]);
+    await expect(vm.start(launch)).rejects.toMatchObject({ code: 'unsupported', message: 'The VM helper future-helper offers no agent channel kind that this version of Vivarium knows.' });
+    expect(h.calls).not.toContain('start');
   });
 });

@@ -5,14 +5,16 @@
  * failure is the restart on request. Graceful stop = `poweroff -f` over SSH, then helper stop.
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { VivError, toVivError } from '../../shared/errors.js';
 import type { VmSnapshot, VmState } from '../../shared/contract-schemas.js';
 import { guestCmdline } from '../image/vm-segment.js';
 import type { GuestImage } from '../image/guest-image.js';
 import { GuestConnection } from '../guest/guest-connection.js';
-import type { HelperFactory, HelperPort } from './helper-port.js';
-import { cleanupBoot, prepareBoot, type BootFiles } from './vm-runtime.js';
-import { checkDeviceFeatures, dataChannelSpecs, type DataChannelInfo, type DiskSpec } from './vm-devices.js';
+import { endpointStyleFor, type HelperFactory, type HelperPort } from './helper-process.js';
+import type { Accelerator } from './helper-protocol.js';
+import { channelPaths, cleanupBoot, prepareBoot, type BootFiles } from './vm-runtime.js';
+import { checkDeviceFeatures, dataChannelSpecs, publishedDataChannels, type DataChannelInfo, type DiskSpec } from './vm-devices.js';
 
 export type { DataChannelInfo, DiskSpec } from './vm-devices.js';
 export { dataChannelGuestPort } from './vm-devices.js';
@@ -71,7 +73,7 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
   private endpoint: { socketPath: string; privateKey: string; hostPublicKey: string } | null = null;
   private dataChannels: DataChannelInfo[] = [];
   /** The accelerator of the current boot (tcg, kvm...). */
-  accelerator: string | null = null;
+  accelerator: Accelerator | null = null;
 
   constructor(
     readonly id: string,
@@ -127,15 +129,21 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
       const f = hello.features;
       if (!f.guestArchs.includes(image.arch)) throw new VivError('unsupported', `The helper cannot boot ${image.arch} guests here (it offers ${f.guestArchs.join(', ') || 'none'}).`);
       if (launch.readOnly && !f.readOnlyShares) throw new VivError('unsupported', 'The helper cannot enforce read-only shares on this machine; refusing to share the folder read-only.');
+      // Best first (PROTOCOL.md §5.1); kinds this version does not know were skipped when parsing.
       const shareKind = f.shareKinds[0];
       const channelKind = f.channelKinds[0];
-      if (!shareKind || !channelKind) throw new VivError('unsupported', 'The helper offers no folder share or agent channel kind.');
+      const accelerator = f.accelerators[0];
+      if (!shareKind || !channelKind || !accelerator) {
+        throw new VivError('unsupported', `The VM helper ${hello.helper} offers no ${!shareKind ? 'folder share' : !channelKind ? 'agent channel' : 'accelerator'} kind that this version of Vivarium knows.`);
+      }
       // Features first: a helper that predates disks or data channels would ignore them.
       const required = launch.dataChannels ?? [];
-      const optional = (launch.optionalDataChannels ?? []).filter((c) => !required.includes(c.name)).slice(0, Math.max(0, (f.dataChannels ?? 0) - required.length));
+      const optional = (launch.optionalDataChannels ?? []).filter((c) => !required.includes(c.name)).slice(0, Math.max(0, f.dataChannels - required.length));
       const channelNames = [...required, ...optional.map((c) => c.name)];
       const disks = checkDeviceFeatures(hello, launch.disks ?? [], channelNames);
-      const dataChannels = dataChannelSpecs(files.runDir, channelNames);
+      // Unix sockets in the private run dir, or pipe names: whatever the helper's platform uses.
+      const endpoints = channelPaths(helper.endpointStyle ?? endpointStyleFor(), files.runDir, channelNames);
+      const dataChannels = dataChannelSpecs(channelNames, endpoints.data);
       const cmdlineExtra = [...(launch.cmdlineExtra ?? []), ...optional.flatMap((c) => c.cmdline)];
       helper.onVmExit((info) => this.onExit(helper, `The VM ended (${info.reason}): ${info.message}`, exited));
       helper.onHelperExit((detail) => this.onExit(helper, `The VM helper exited unexpectedly${detail ? `: ${detail}` : ''}`, exited));
@@ -145,23 +153,19 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
         arch: image.arch,
         kernel: image.kernel,
         initrd: files.initrd,
-        cmdline: guestCmdline({ shareKind: shareKind as '9p', readOnly: launch.readOnly, channelKind: channelKind === 'vsock' ? 'vsock' : 'virtio-serial', arch: image.arch, extra: cmdlineExtra }),
+        cmdline: guestCmdline({ shareKind, readOnly: launch.readOnly, channelKind, accelerator, arch: image.arch, extra: cmdlineExtra }),
         cpus: Math.min(launch.cpus, f.maxCpus),
         memoryMiB: Math.min(launch.memoryMiB, f.maxMemoryMiB),
         shares: [{ tag: 'workspace', hostPath: launch.sharePath, readOnly: launch.readOnly }],
         shareKind,
         channelKind,
-        channelPath: files.channelPath,
+        channelPath: endpoints.ssh,
         consoleLog: files.consoleLog,
         ...(disks.length ? { disks } : {}),
         ...(dataChannels.length ? { dataChannels } : {}),
       });
       this.accelerator = started.accelerator;
-      this.dataChannels = dataChannels.map((want) => {
-        const got = started.dataChannels?.find((d) => d.name === want.name);
-        if (!got) throw new VivError('internal', `The VM helper ${hello.helper} did not publish the data channel "${want.name}" it was asked for.`);
-        return { name: got.name, kind: got.kind, path: got.path };
-      });
+      this.dataChannels = publishedDataChannels(hello.helper, channelKind, dataChannels, started.dataChannels);
       phase('connecting');
       this.endpoint = { socketPath: started.channel.path, privateKey: files.keys.clientPrivateKey, hostPublicKey: files.keys.hostPublicKey };
       this.conn = await this.openConnection(exited.signal);
@@ -191,12 +195,12 @@ export class VmInstance extends EventEmitter<{ changed: [VmSnapshot]; phase: [Bo
 
   /**
    * Where the running VM's guest SSH server is reached, for diagnostics and the exec
-   * benchmark: the channel socket (one client at a time!), the client key file, the pinned
-   * host key. Null unless running.
+   * benchmark: the channel endpoint (a unix socket or a pipe name; one client at a time on
+   * virtio-serial), the client key file, the pinned host key. Null unless running.
    */
   endpointInfo(): { socketPath: string; clientKeyFile: string; hostPublicKey: string } | null {
     if (this.state !== 'running' || !this.endpoint) return null;
-    return { socketPath: this.endpoint.socketPath, clientKeyFile: `${this.vmDir}/client_key`, hostPublicKey: this.endpoint.hostPublicKey };
+    return { socketPath: this.endpoint.socketPath, clientKeyFile: join(this.vmDir, 'client_key'), hostPublicKey: this.endpoint.hostPublicKey };
   }
 
   /**
