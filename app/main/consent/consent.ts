@@ -6,7 +6,7 @@ import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { VivError } from '../../shared/errors.js';
 import type { ConsentInspection, ConsentWarning, Grant, ShareMode } from '../../shared/contract-schemas.js';
-import { isInside, looksSecret, refusalFor } from './folder-rules.js';
+import { folderNotes, isInside, looksSecret, refusalFor } from './folder-rules.js';
 
 /** The fixed places the rules compare against. */
 export interface ConsentContext {
@@ -43,6 +43,7 @@ export async function inspectFolder(path: string, ctx: ConsentContext): Promise<
   if (refusal) {
     return { requestedPath: path, canonicalPath, refusal, warnings, needsConfirmation: false, fileCount: 0, totalBytes: 0, countIncomplete: false };
   }
+  warnings.push(...folderNotes(canonicalPath, ctx));
   if (canonicalPath === ctx.home) {
     warnings.push({ kind: 'home', message: `${canonicalPath} is your home folder: the VM could read (or change) all your personal files.`, paths: [] });
   }
